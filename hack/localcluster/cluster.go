@@ -241,6 +241,8 @@ func (c *Cluster) startAPIServer(ctx context.Context, certs *clusterPKI, port in
 		"--service-account-signing-key-file=" + certs.saKey,
 		"--service-cluster-ip-range=" + serviceClusterIPRange,
 		"--allow-privileged=true",
+		// The API server only listens on loopback, which an Endpoints object may not hold.
+		"--endpoint-reconciler-type=none",
 		"--profiling=false",
 		"--v=1",
 	}
@@ -382,7 +384,7 @@ func (c *Cluster) start(name string, args []string, ports []int) (*Process, erro
 // waitFor polls probe until it succeeds, the process exits or the ready timeout passes.
 // Failures carry the end of the component's log.
 func (c *Cluster) waitFor(ctx context.Context, p *Process, probe func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout.Duration)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.readyTimeout())
 	defer cancel()
 	var lastErr error
 	delay := 20 * time.Millisecond
@@ -398,7 +400,7 @@ func (c *Cluster) waitFor(ctx context.Context, p *Process, probe func(context.Co
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %v; last lines of %s:\n%s", p.Name, c.cfg.ReadyTimeout.Duration, lastErr, p.Log, p.LogTail(20))
+			return fmt.Errorf("%s not ready after %s: %v; last lines of %s:\n%s", p.Name, c.cfg.readyTimeout(), lastErr, p.Log, p.LogTail(20))
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 500*time.Millisecond)

@@ -39,32 +39,10 @@ type Config struct {
 	// Detach lets the processes outlive the caller (vcctl dev up). Otherwise they are
 	// killed when the caller dies, so tests never leave processes behind.
 	Detach bool `json:"detach,omitempty"`
-	// ReadyTimeout bounds the wait for each component. Default 2m.
-	ReadyTimeout metav1Duration `json:"readyTimeout,omitempty"`
+	// ReadyTimeout bounds the wait for each component, as a Go duration. Default "2m".
+	ReadyTimeout string `json:"readyTimeout,omitempty"`
 	// NodePools are the KWOK nodes to create, grouped in pools.
 	NodePools []NodePool `json:"nodePools,omitempty"`
-}
-
-// metav1Duration is a time.Duration that reads "90s" from YAML.
-type metav1Duration struct{ time.Duration }
-
-// UnmarshalJSON reads a Go duration string.
-func (d *metav1Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := yaml.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"90s\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalJSON writes a Go duration string.
-func (d metav1Duration) MarshalJSON() ([]byte, error) {
-	return []byte(fmt.Sprintf("%q", d.Duration.String())), nil
 }
 
 // NodePool is a group of KWOK nodes sharing labels and taints.
@@ -118,8 +96,8 @@ func (c *Config) Default() {
 	if c.StagesDir == "" {
 		c.StagesDir = filepath.Join(c.BinDir, "kwok-stages")
 	}
-	if c.ReadyTimeout.Duration == 0 {
-		c.ReadyTimeout.Duration = 2 * time.Minute
+	if c.ReadyTimeout == "" {
+		c.ReadyTimeout = "2m"
 	}
 	if c.NodePools == nil && !c.ControlPlaneOnly {
 		c.NodePools = DefaultNodePools()
@@ -141,8 +119,10 @@ func (c *Config) Default() {
 // Validate reports every bad field, each named by its path.
 func (c *Config) Validate() field.ErrorList {
 	var errs field.ErrorList
-	if c.ReadyTimeout.Duration < 0 {
-		errs = append(errs, field.Invalid(field.NewPath("readyTimeout"), c.ReadyTimeout.String(), "must not be negative"))
+	if d, err := time.ParseDuration(c.ReadyTimeout); err != nil {
+		errs = append(errs, field.Invalid(field.NewPath("readyTimeout"), c.ReadyTimeout, "must be a duration such as 90s or 2m"))
+	} else if d <= 0 {
+		errs = append(errs, field.Invalid(field.NewPath("readyTimeout"), c.ReadyTimeout, "must be positive"))
 	}
 	if c.ControlPlaneOnly && len(c.NodePools) > 0 {
 		errs = append(errs, field.Forbidden(field.NewPath("nodePools"), "a controlPlaneOnly cluster has no nodes"))
@@ -198,6 +178,12 @@ func (c *Config) Validate() field.ErrorList {
 		errs = append(errs, field.Invalid(field.NewPath("nodePools"), nodes, "at most 5000 nodes in all"))
 	}
 	return errs
+}
+
+// readyTimeout is ReadyTimeout parsed; Validate has checked it.
+func (c *Config) readyTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.ReadyTimeout)
+	return d
 }
 
 // nodeName is the name of the i-th node (from 0) of a pool.

@@ -96,7 +96,7 @@ func (c *Cluster) waitNodesReady(ctx context.Context, superClient kubernetes.Int
 		want += p.Nodes
 	}
 	var notReady []string
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, c.cfg.ReadyTimeout.Duration, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, c.cfg.readyTimeout(), true, func(ctx context.Context) (bool, error) {
 		notReady = notReady[:0]
 		for _, p := range pools {
 			for i := range p.Nodes {

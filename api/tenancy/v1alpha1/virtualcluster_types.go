@@ -28,6 +28,7 @@ type VirtualCluster struct {
 
 	// Spec is what the platform admin asks for.
 	// +optional
+	// +kubebuilder:default={}
 	Spec VirtualClusterSpec `json:"spec,omitempty"`
 
 	// Status is what the vc-manager observed.
@@ -44,15 +45,18 @@ type VirtualClusterSpec struct {
 	// Datastore says where the tenant's objects are stored. It cannot change after creation.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.datastore is immutable: moving a tenant's data to another datastore is not supported"
+	// +kubebuilder:default={}
 	Datastore DatastoreSpec `json:"datastore,omitempty"`
 
 	// Isolation is how the tenant's workloads are kept apart from other tenants' in the
 	// super cluster.
 	// +optional
+	// +kubebuilder:default={}
 	Isolation IsolationSpec `json:"isolation,omitempty"`
 
 	// Sync tunes how the syncer treats the tenant.
 	// +optional
+	// +kubebuilder:default={}
 	Sync SyncSpec `json:"sync,omitempty"`
 
 	// Paused stops the tenant's control plane and its workloads in the super cluster while
@@ -157,6 +161,7 @@ type IsolationSpec struct {
 
 	// Network is the tenant's network isolation.
 	// +optional
+	// +kubebuilder:default={}
 	Network NetworkSpec `json:"network,omitempty"`
 
 	// ResourceQuota is applied to each of the tenant's namespaces in the super cluster.
@@ -169,10 +174,12 @@ type IsolationSpec struct {
 
 	// PodSecurity is the Pod Security Standard level enforced on the tenant's pods.
 	// +optional
+	// +kubebuilder:default={}
 	PodSecurity PodSecuritySpec `json:"podSecurity,omitempty"`
 
 	// Allowed lists what the tenant may use from the super cluster.
 	// +optional
+	// +kubebuilder:default={}
 	Allowed AllowedSpec `json:"allowed,omitempty"`
 }
 
@@ -188,16 +195,21 @@ type NodePoolSpec struct {
 
 	// NodeSelector is merged into every tenant pod's nodeSelector.
 	// +optional
-	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:MaxProperties=16
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="spec.isolation.nodePool.nodeSelector: keys must be label keys ([prefix/]name)"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].matches('^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$'))",message="spec.isolation.nodePool.nodeSelector: values must be label values (at most 63 characters of A-Z, a-z, 0-9, '-', '_', '.')"
-	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	NodeSelector map[string]LabelValue `json:"nodeSelector,omitempty"`
 
 	// Tolerations are added to every tenant pod.
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
 }
+
+// LabelValue is the value of a Kubernetes label: at most 63 characters of A-Z, a-z, 0-9,
+// '-', '_' and '.', starting and ending with an alphanumeric character.
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`
+type LabelValue string
 
 // NetworkMode is how a tenant's pods may talk to other tenants.
 // +kubebuilder:validation:Enum=VPC;Open
@@ -241,28 +253,31 @@ type ResourceQuotaSpec struct {
 	// Hard is the most each namespace may use, such as cpu: "8", memory: 16Gi, pods: "100".
 	// +kubebuilder:validation:MinProperties=1
 	// +kubebuilder:validation:MaxProperties=32
-	// +kubebuilder:validation:XValidation:rule="self.all(k, quantity(string(self[k])).sign() >= 0)",message="spec.isolation.resourceQuota.hard: quantities must not be negative"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, type(self[k]) == string ? !self[k].startsWith('-') : self[k] >= 0)",message="spec.isolation.resourceQuota.hard: quantities must not be negative"
 	Hard map[corev1.ResourceName]resource.Quantity `json:"hard"`
 }
 
 // LimitRangeSpec is the per-container limit range of each of the tenant's namespaces.
-// +kubebuilder:validation:XValidation:rule="[self.?default, self.?defaultRequest, self.?max, self.?min].all(l, !l.hasValue() || l.value().all(k, quantity(string(l.value()[k])).sign() >= 0))",message="spec.isolation.limitRange: quantities must not be negative"
 type LimitRangeSpec struct {
 	// Default is the limit given to containers that set none.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, type(self[k]) == string ? !self[k].startsWith('-') : self[k] >= 0)",message="spec.isolation.limitRange.default: quantities must not be negative"
 	Default map[corev1.ResourceName]resource.Quantity `json:"default,omitempty"`
 	// DefaultRequest is the request given to containers that set none.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, type(self[k]) == string ? !self[k].startsWith('-') : self[k] >= 0)",message="spec.isolation.limitRange.defaultRequest: quantities must not be negative"
 	DefaultRequest map[corev1.ResourceName]resource.Quantity `json:"defaultRequest,omitempty"`
 	// Max is the most a container may ask for.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, type(self[k]) == string ? !self[k].startsWith('-') : self[k] >= 0)",message="spec.isolation.limitRange.max: quantities must not be negative"
 	Max map[corev1.ResourceName]resource.Quantity `json:"max,omitempty"`
 	// Min is the least a container may ask for.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, type(self[k]) == string ? !self[k].startsWith('-') : self[k] >= 0)",message="spec.isolation.limitRange.min: quantities must not be negative"
 	Min map[corev1.ResourceName]resource.Quantity `json:"min,omitempty"`
 }
 

@@ -29,7 +29,7 @@ func newDevCommand() *cobra.Command {
 			"kube-scheduler and KWOK nodes in node pools) from the binaries `make tools` builds.",
 	}
 	cmd.PersistentFlags().StringVar(&o.dir, "dir", ".vcp", "directory holding all state of the local platform")
-	cmd.PersistentFlags().StringVar(&o.binDir, "bin-dir", "bin", "directory with the binaries built by `make tools`")
+	cmd.PersistentFlags().StringVar(&o.binDir, "bin-dir", "", "directory with the binaries built by `make tools` (default: $VCP_BIN_DIR, else bin/ of the vcp checkout)")
 
 	up := &cobra.Command{
 		Use:   "up",
@@ -92,6 +92,11 @@ func (o *devOptions) up(cmd *cobra.Command) error {
 	}
 	if cfg.BinDir == "" {
 		cfg.BinDir = o.binDir
+	}
+	if cfg.BinDir == "" {
+		if cfg.BinDir, err = localcluster.FindBinDir(); err != nil {
+			return err
+		}
 	}
 	cfg.Detach = true
 	ctx, cancel := contextWithTimeout(cmd, o.timeout)

@@ -1,0 +1,82 @@
+package localcluster
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProcessStopOnlySignalsTheStartedProcess(t *testing.T) {
+	sleep := "/bin/sleep"
+	if _, err := os.Stat(sleep); err != nil {
+		t.Skip("no /bin/sleep")
+	}
+	dir := t.TempDir()
+	p, err := startProcess("sleeper", sleep, []string{"600"}, filepath.Join(dir, "sleeper.log"), nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Stop(context.Background(), time.Second) })
+	if !p.Alive() {
+		t.Fatal("process not alive right after start")
+	}
+
+	// A record with the same PID but another start time names a different process (the
+	// PID was reused): stopping it must not touch the running one.
+	impostor := &Process{Name: "impostor", PID: p.PID, StartTicks: p.StartTicks + 1}
+	if impostor.Alive() {
+		t.Fatal("a record with a different start time counts as alive")
+	}
+	if err := impostor.Stop(context.Background(), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Alive() {
+		t.Fatal("stopping a stale record killed the real process")
+	}
+
+	// A record as Load reads it from the state file (no exec handle) stops the process.
+	loaded := &Process{Name: p.Name, PID: p.PID, StartTicks: p.StartTicks}
+	if err := loaded.Stop(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("process still running after Stop")
+	}
+	if p.Alive() || loaded.Alive() {
+		t.Fatal("Alive() after Stop")
+	}
+}
+
+func TestProcessStopEscalatesToSIGKILL(t *testing.T) {
+	sh := "/bin/sh"
+	if _, err := os.Stat(sh); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	// The shell ignores SIGTERM; Stop must fall back to SIGKILL after the grace period.
+	p, err := startProcess("stubborn", sh, []string{"-c", "trap '' TERM; while :; do sleep 0.1; done"}, filepath.Join(t.TempDir(), "log"), nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the shell install its trap before the signal
+	if err := p.Stop(context.Background(), 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if p.Alive() {
+		t.Fatal("process survived Stop")
+	}
+}
+
+func TestStartProcessMissingBinary(t *testing.T) {
+	_, err := startProcess("etcd", "/nonexistent/etcd", nil, filepath.Join(t.TempDir(), "log"), nil, false)
+	if err == nil {
+		t.Fatal("want an error for a missing binary")
+	}
+	if want := "run `make tools`"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not tell the user to %s", err, want)
+	}
+}
