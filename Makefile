@@ -93,7 +93,7 @@ generate: $(BIN)/controller-gen ## Generate deepcopy code and CRD YAML, and copy
 	rm -f $(CHART_CRD)/*.yaml && mkdir -p $(CHART_CRD) && cp $(CRD_DIR)/*.yaml $(CHART_CRD)/
 
 .PHONY: verify
-verify: ## Fail when generated files are stale, gofmt or go vet complain, or the chart CRDs differ.
+verify: $(BIN)/helm $(BIN)/controller-gen ## Fail when generated files are stale, gofmt or go vet complain, or the chart CRDs differ.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd $(TOOLS) && $(GO) mod verify >/dev/null && $(GO) mod tidy -diff
@@ -103,6 +103,7 @@ verify: ## Fail when generated files are stale, gofmt or go vet complain, or the
 	after=$$(find api config charts -type f | sort | xargs sha256sum); \
 	if [ "$$before" != "$$after" ]; then echo "generated files were stale; 'make generate' updated them:"; diff <(echo "$$before") <(echo "$$after"); exit 1; fi
 	@diff -r $(CRD_DIR) $(CHART_CRD) || { echo "chart CRDs differ from the generated ones"; exit 1; }
+	$(BIN)/helm lint --quiet charts/vcp >/dev/null
 	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; fi
 
 ##@ Test

@@ -5,6 +5,9 @@ package framework
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +71,16 @@ func StartCluster(t testing.TB, cfg localcluster.Config) *Cluster {
 		t.Fatal(err)
 	}
 	return &Cluster{Cluster: c, Config: restCfg, SuperClient: superClient}
+}
+
+// Kubectl runs bin/kubectl with a kubeconfig and returns its combined output, failing the
+// test when it exits non-zero.
+func Kubectl(t testing.TB, binDir, kubeconfig string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }

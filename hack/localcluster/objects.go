@@ -73,6 +73,11 @@ func poolNodes(p NodePool) []*corev1.Node {
 // bootstrapObjects creates the nodes of every pool and the sandbox RuntimeClasses. It is
 // idempotent: objects left from an earlier run of the same state directory are kept.
 func bootstrapObjects(ctx context.Context, superClient kubernetes.Interface, pools []NodePool) error {
+	// KWOK keeps the kubelet version a node is created with; report the cluster's own.
+	version, err := superClient.Discovery().ServerVersion()
+	if err != nil {
+		return fmt.Errorf("read the API server version: %w", err)
+	}
 	for name, handler := range RuntimeClasses {
 		rc := &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"vcp.dev/sandbox": "true"}}, Handler: handler}
 		if _, err := superClient.NodeV1().RuntimeClasses().Create(ctx, rc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -81,6 +86,7 @@ func bootstrapObjects(ctx context.Context, superClient kubernetes.Interface, poo
 	}
 	for _, p := range pools {
 		for _, node := range poolNodes(p) {
+			node.Status.NodeInfo.KubeletVersion = version.GitVersion
 			if _, err := superClient.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 				return fmt.Errorf("create node %s: %w", node.Name, err)
 			}
