@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -475,7 +476,12 @@ func (c *Cluster) save() error {
 	return os.Rename(tmp, filepath.Join(c.Dir, "state.json"))
 }
 
-// freePorts asks the kernel for n distinct free ports on 127.0.0.1.
+// Ports are taken below the kernel's ephemeral range (32768 and up by default): a port
+// the kernel hands out for ":0" may be given to an outgoing connection (the API server
+// alone opens dozens to etcd) between our check and the component's bind.
+const portRangeLow, portRangeHigh = 10000, 32000
+
+// freePorts finds n distinct ports on 127.0.0.1 that nothing listens on.
 func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	var listeners []net.Listener
@@ -484,18 +490,25 @@ func freePorts(n int) ([]int, error) {
 			_ = l.Close()
 		}
 	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	span := portRangeHigh - portRangeLow
+	next := portRangeLow + rand.IntN(span)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == span {
+			return nil, fmt.Errorf("no %d free ports between %d and %d on 127.0.0.1", n, portRangeLow, portRangeHigh)
+		}
+		port := portRangeLow + (next-portRangeLow+tries)%span
+		// Holding the listener until all are found keeps the n ports distinct.
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
+			continue
 		}
 		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
 	}
 	return ports, nil
 }
 
-// PortsFree reports the ports among ports that something still listens on.
+// PortsInUse returns the ports among ports that something still listens on.
 func PortsInUse(ports []int) []int {
 	var busy []int
 	for _, port := range ports {

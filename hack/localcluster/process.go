@@ -158,12 +158,25 @@ func procStat(pid int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The command name is in parentheses and may itself contain spaces or parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 > len(b) {
-		return nil, fmt.Errorf("malformed /proc/%d/stat", pid)
+	f, err := parseStat(b)
+	if err != nil {
+		return nil, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	return strings.Fields(string(b[i+2:])), nil
+	return f, nil
+}
+
+// parseStat splits a /proc/<pid>/stat line into the fields after the command name, which
+// is in parentheses and may itself hold spaces and parentheses.
+func parseStat(b []byte) ([]string, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || bytes.IndexByte(b[:i], '(') < 0 || i+2 > len(b) {
+		return nil, errors.New("malformed stat line")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return nil, fmt.Errorf("stat line has %d fields after the command, want at least 20", len(f))
+	}
+	return f, nil
 }
 
 // procStartTicks is field 22 of /proc/<pid>/stat: start time in clock ticks after boot.
@@ -171,9 +184,6 @@ func procStartTicks(pid int) (uint64, error) {
 	f, err := procStat(pid)
 	if err != nil {
 		return 0, err
-	}
-	if len(f) < 20 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
 	}
 	return strconv.ParseUint(f[19], 10, 64)
 }
@@ -184,7 +194,7 @@ func procState(pid int) (byte, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(f) < 1 || len(f[0]) != 1 {
+	if len(f[0]) != 1 {
 		return 0, fmt.Errorf("malformed state in /proc/%d/stat", pid)
 	}
 	return f[0][0], nil

@@ -1,10 +1,14 @@
 package localcluster
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -78,5 +82,57 @@ func TestStartProcessMissingBinary(t *testing.T) {
 	}
 	if want := "run `make tools`"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not tell the user to %s", err, want)
+	}
+}
+
+// TestAttachedProcessesDieWithTheirParent kills a parent with SIGKILL, so that no cleanup
+// of its runs, and checks that the component it started attached dies too. This is what
+// keeps an interrupted or timed-out test from leaving a cluster behind.
+func TestAttachedProcessesDieWithTheirParent(t *testing.T) {
+	if os.Getenv("VCP_HELPER_START_SLEEP") == "1" {
+		p, err := startProcess("sleeper", "/bin/sleep", []string{"600"}, filepath.Join(t.TempDir(), "log"), nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("CHILD %d %d\n", p.PID, p.StartTicks)
+		select {} // wait to be killed
+	}
+	if _, err := os.Stat("/bin/sleep"); err != nil {
+		t.Skip("no /bin/sleep")
+	}
+	helper := exec.Command(os.Args[0], "-test.run=^TestAttachedProcessesDieWithTheirParent$")
+	helper.Env = append(os.Environ(), "VCP_HELPER_START_SLEEP=1")
+	stdout, err := helper.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = helper.Process.Kill(); _ = helper.Wait() })
+	var child Process
+	scanner := bufio.NewScanner(stdout)
+	for scanner.Scan() {
+		if _, err := fmt.Sscanf(scanner.Text(), "CHILD %d %d", &child.PID, &child.StartTicks); err == nil {
+			break
+		}
+	}
+	if child.PID == 0 {
+		t.Fatal("helper did not report its child")
+	}
+	if !child.Alive() {
+		t.Fatal("child not running before the parent is killed")
+	}
+	if err := helper.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = helper.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for child.Alive() {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(child.PID, syscall.SIGKILL)
+			t.Fatalf("child pid %d outlived its SIGKILLed parent", child.PID)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
