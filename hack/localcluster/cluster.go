@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,6 +26,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/vcp-dev/vcp/internal/netutil"
 )
 
 // State is what a running local cluster records in <dir>/super/state.json.
@@ -142,7 +143,7 @@ func Start(ctx context.Context, cfg Config) (c *Cluster, err error) {
 	}
 	c.AdminTokenFile = filepath.Join(certs.dir, "admin.token")
 
-	ports, err := freePorts(7)
+	ports, err := netutil.FreePorts(7)
 	if err != nil {
 		return c, err
 	}
@@ -474,38 +475,6 @@ func (c *Cluster) save() error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(c.Dir, "state.json"))
-}
-
-// Ports are taken below the kernel's ephemeral range (32768 and up by default): a port
-// the kernel hands out for ":0" may be given to an outgoing connection (the API server
-// alone opens dozens to etcd) between our check and the component's bind.
-const portRangeLow, portRangeHigh = 10000, 32000
-
-// freePorts finds n distinct ports on 127.0.0.1 that nothing listens on.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	var listeners []net.Listener
-	defer func() {
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}()
-	span := portRangeHigh - portRangeLow
-	next := portRangeLow + rand.IntN(span)
-	for tries := 0; len(ports) < n; tries++ {
-		if tries == span {
-			return nil, fmt.Errorf("no %d free ports between %d and %d on 127.0.0.1", n, portRangeLow, portRangeHigh)
-		}
-		port := portRangeLow + (next-portRangeLow+tries)%span
-		// Holding the listener until all are found keeps the n ports distinct.
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		listeners = append(listeners, l)
-		ports = append(ports, port)
-	}
-	return ports, nil
 }
 
 // PortsInUse returns the ports among ports that something still listens on.

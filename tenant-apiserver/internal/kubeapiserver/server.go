@@ -1,0 +1,188 @@
+// Package kubeapiserver builds and runs one tenant's Kubernetes API server in-process: the
+// upstream chain of apiextensions, kube and aggregator servers from
+// k8s.io/kubernetes/cmd/kube-apiserver/app, configured with the same flags the
+// kube-apiserver binary takes, serving on a listener the host gives it.
+//
+// The configuration is lean: no watch cache, no API priority and fairness, no endpoint
+// reconciler, and API groups a virtual cluster has no use for turned off.
+package kubeapiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/spf13/pflag"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/rest"
+	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+	"k8s.io/kubernetes/cmd/kube-apiserver/app/options"
+)
+
+// Config is what one tenant's API server needs.
+type Config struct {
+	// Name of the tenant, for errors and logs.
+	Name string
+	// Listener serves the tenant's API. Its Addr is what loopback clients dial.
+	Listener net.Listener
+	// EtcdServers, and the client TLS files when etcd needs them.
+	EtcdServers              []string
+	EtcdCAFile, EtcdCertFile string
+	EtcdKeyFile              string
+	// EtcdPrefix is the tenant's key prefix without the trailing slash, e.g. /vcp/<uid>.
+	EtcdPrefix string
+	// ServingCertFile and ServingKeyFile are the tenant's serving certificate.
+	ServingCertFile, ServingKeyFile string
+	// ClientCAFile verifies client certificates.
+	ClientCAFile string
+	// ServiceAccountKeyFile signs service-account tokens; ServiceAccountPubFile verifies them.
+	ServiceAccountKeyFile, ServiceAccountPubFile string
+	// Issuer is the tenant's service-account issuer URL, unique per tenant.
+	Issuer string
+	// ProxyClientCertFile, ProxyClientKeyFile and RequestHeaderCAFile let the aggregator
+	// authenticate to the tenant's aggregated API servers.
+	ProxyClientCertFile, ProxyClientKeyFile, RequestHeaderCAFile string
+	// DisabledAPIs are extra group/versions to turn off (VirtualCluster
+	// spec.kubernetesAPI.disabledAPIs).
+	DisabledAPIs []string
+	// ExtraFlags are appended last and so win.
+	ExtraFlags []string
+}
+
+// leanRuntimeConfig turns off API groups a tenant does not need: dynamic resource
+// allocation, internal storage-version bookkeeping and storage migration are
+// super-cluster concerns; APF's flowcontrol objects are moot with APF off.
+var leanRuntimeConfig = []string{
+	"resource.k8s.io/v1=false",
+	"internal.apiserver.k8s.io/v1alpha1=false",
+	"storagemigration.k8s.io/v1alpha1=false",
+	"storagemigration.k8s.io/v1beta1=false",
+}
+
+// Flags returns the kube-apiserver flags for cfg.
+func (cfg *Config) Flags() []string {
+	runtimeConfig := append([]string(nil), leanRuntimeConfig...)
+	for _, gv := range cfg.DisabledAPIs {
+		if gv == "v1" {
+			gv = "api/v1"
+		}
+		runtimeConfig = append(runtimeConfig, gv+"=false")
+	}
+	flags := []string{
+		"--etcd-servers=" + strings.Join(cfg.EtcdServers, ","),
+		"--etcd-prefix=" + cfg.EtcdPrefix,
+		"--watch-cache=false",
+		"--enable-priority-and-fairness=false",
+		"--endpoint-reconciler-type=none",
+		"--bind-address=127.0.0.1",
+		"--tls-cert-file=" + cfg.ServingCertFile,
+		"--tls-private-key-file=" + cfg.ServingKeyFile,
+		"--client-ca-file=" + cfg.ClientCAFile,
+		"--authorization-mode=RBAC",
+		"--anonymous-auth=true",
+		"--service-account-issuer=" + cfg.Issuer,
+		"--service-account-key-file=" + cfg.ServiceAccountPubFile,
+		"--service-account-signing-key-file=" + cfg.ServiceAccountKeyFile,
+		"--service-cluster-ip-range=10.96.0.0/16",
+		"--allow-privileged=true",
+		"--profiling=false",
+		"--runtime-config=" + strings.Join(runtimeConfig, ","),
+		// Tenants have no kubelets of their own: nodes are virtual.
+		"--kubelet-preferred-address-types=InternalIP",
+	}
+	if cfg.EtcdCAFile != "" {
+		flags = append(flags, "--etcd-cafile="+cfg.EtcdCAFile, "--etcd-certfile="+cfg.EtcdCertFile, "--etcd-keyfile="+cfg.EtcdKeyFile)
+	}
+	if cfg.ProxyClientCertFile != "" {
+		flags = append(flags,
+			"--proxy-client-cert-file="+cfg.ProxyClientCertFile,
+			"--proxy-client-key-file="+cfg.ProxyClientKeyFile,
+			"--requestheader-client-ca-file="+cfg.RequestHeaderCAFile,
+			"--requestheader-allowed-names=front-proxy-client",
+			"--requestheader-username-headers=X-Remote-User",
+			"--requestheader-group-headers=X-Remote-Group",
+			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		)
+	}
+	return append(flags, cfg.ExtraFlags...)
+}
+
+// Server is a tenant API server that has been built but may not run yet.
+type Server struct {
+	name     string
+	loopback *rest.Config
+	prepared interface{ Run(context.Context) error }
+}
+
+// optionsMu serialises option completion: it sets process-wide component globals.
+var optionsMu sync.Mutex
+
+// New builds the tenant's server chain. Nothing runs until Run.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Listener == nil {
+		return nil, errors.New("kubeapiserver: a listener is required")
+	}
+	s := options.NewServerRunOptions()
+	fs := pflag.NewFlagSet(cfg.Name, pflag.ContinueOnError)
+	for _, f := range s.Flags().FlagSets {
+		fs.AddFlagSet(f)
+	}
+	if err := fs.Parse(cfg.Flags()); err != nil {
+		return nil, fmt.Errorf("tenant %s: flags: %w", cfg.Name, err)
+	}
+	s.SecureServing.Listener = cfg.Listener
+	if tcp, ok := cfg.Listener.Addr().(*net.TCPAddr); ok {
+		s.SecureServing.BindPort = tcp.Port
+		s.SecureServing.ExternalAddress = tcp.IP
+	} else if _, port, err := net.SplitHostPort(cfg.Listener.Addr().String()); err == nil {
+		s.SecureServing.BindPort, _ = strconv.Atoi(port)
+	}
+	// The serving certificate comes from files; nothing is written next to them.
+	s.SecureServing.ServerCert.CertDirectory = ""
+
+	optionsMu.Lock()
+	err := s.GenericServerRunOptions.ComponentGlobalsRegistry.Set()
+	var completed options.CompletedOptions
+	if err == nil {
+		completed, err = s.Complete(ctx)
+	}
+	optionsMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: complete options: %w", cfg.Name, err)
+	}
+	if errs := completed.Validate(); len(errs) != 0 {
+		return nil, fmt.Errorf("tenant %s: invalid options: %w", cfg.Name, utilerrors.NewAggregate(errs))
+	}
+	config, err := app.NewConfig(completed)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: config: %w", cfg.Name, err)
+	}
+	done, err := config.Complete()
+	if err != nil {
+		return nil, err
+	}
+	chain, err := app.CreateServerChain(done)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: server chain: %w", cfg.Name, err)
+	}
+	prepared, err := chain.PrepareRun()
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: prepare: %w", cfg.Name, err)
+	}
+	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, prepared: prepared}, nil
+}
+
+// LoopbackConfig is a privileged client configuration of the server itself, for the
+// tenant's in-process controllers.
+func (s *Server) LoopbackConfig() *rest.Config {
+	return rest.CopyConfig(s.loopback)
+}
+
+// Run serves until ctx is cancelled and the server has shut down.
+func (s *Server) Run(ctx context.Context) error {
+	return s.prepared.Run(ctx)
+}
