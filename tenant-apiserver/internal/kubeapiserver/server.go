@@ -59,7 +59,6 @@ type Config struct {
 var leanRuntimeConfig = []string{
 	"resource.k8s.io/v1=false",
 	"internal.apiserver.k8s.io/v1alpha1=false",
-	"storagemigration.k8s.io/v1alpha1=false",
 	"storagemigration.k8s.io/v1beta1=false",
 }
 

@@ -1,0 +1,268 @@
+// Package host runs many tenants' Kubernetes API servers in one process behind one TLS
+// port. Tenants are added and removed at runtime. Each tenant is an upstream kube-apiserver
+// chain with its own PKI and etcd key prefix (/vcp/<uid>/ by default), plus the
+// controllers a tenant expects; connections are routed to it by TLS server name
+// (<tenant>.<domain>), which the tenant's kubeconfig sets as tls-server-name so kubectl
+// works unmodified.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/datastore"
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
+)
+
+// Options configure a host.
+type Options struct {
+	// ListenAddress is the one TLS port all tenants are served on. Default 127.0.0.1:0.
+	ListenAddress string
+	// AdminAddress serves /healthz, /readyz and /metrics. Default 127.0.0.1:0.
+	AdminAddress string
+	// DataDir holds each tenant's PKI (and the embedded etcd's data).
+	DataDir string
+	// Domain: tenant t is served as t.<Domain>. Default tenants.vcp.local.
+	Domain string
+	// Datastore is where tenants store their objects.
+	Datastore *datastore.Datastore
+	// ReadyTimeout bounds the wait for a new tenant to answer. Default 1m.
+	ReadyTimeout time.Duration
+	// DisableControllers runs tenants without their in-process controllers (API-only).
+	DisableControllers bool
+}
+
+// TenantSpec describes a tenant to add.
+type TenantSpec struct {
+	// Name is a DNS label; the tenant is served as <Name>.<Domain>.
+	Name string
+	// UID keys the etcd prefix, so a re-created tenant of the same name starts empty.
+	UID string
+	// KeyPrefix overrides /vcp/<UID>/; it must start and end with "/".
+	KeyPrefix string
+	// DisabledAPIs are group/versions not served.
+	DisabledAPIs []string
+	// ExtraSANs are more names for the serving certificate.
+	ExtraSANs []string
+}
+
+var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
+
+// Validate reports the first bad field of the spec.
+func (s TenantSpec) Validate() error {
+	if !nameRE.MatchString(s.Name) {
+		return fmt.Errorf("tenant name %q must be a DNS label of at most 40 characters starting with a letter", s.Name)
+	}
+	if s.UID == "" && s.KeyPrefix == "" {
+		return fmt.Errorf("tenant %s: uid is required (it keys the etcd prefix)", s.Name)
+	}
+	if s.KeyPrefix != "" {
+		if err := datastore.ValidatePrefix(s.KeyPrefix); err != nil {
+			return fmt.Errorf("tenant %s: keyPrefix: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// prefix is the tenant's etcd key prefix, ending in "/".
+func (s TenantSpec) prefix() string {
+	if s.KeyPrefix != "" {
+		return s.KeyPrefix
+	}
+	return "/vcp/" + s.UID + "/"
+}
+
+// Host serves tenants.
+type Host struct {
+	opts   Options
+	router *router.Router
+	ln     net.Listener
+	admin  *http.Server
+	adminL net.Listener
+
+	mu      sync.Mutex
+	tenants map[string]*Tenant
+}
+
+// New validates options and prepares a host; Start opens its ports.
+func New(opts Options) (*Host, error) {
+	if opts.Datastore == nil {
+		return nil, errors.New("host: a datastore is required")
+	}
+	if opts.DataDir == "" {
+		return nil, errors.New("host: a data directory is required")
+	}
+	if opts.ListenAddress == "" {
+		opts.ListenAddress = "127.0.0.1:0"
+	}
+	if opts.AdminAddress == "" {
+		opts.AdminAddress = "127.0.0.1:0"
+	}
+	if opts.Domain == "" {
+		opts.Domain = "tenants.vcp.local"
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = time.Minute
+	}
+	// Library goroutines that recover with HandleCrash must not take the whole host (every
+	// tenant) down when one tenant hits a bug: log and go on.
+	utilruntime.ReallyCrash = false
+	return &Host{opts: opts, router: router.New(), tenants: map[string]*Tenant{}}, nil
+}
+
+// Start opens the tenant port and the admin port.
+func (h *Host) Start() error {
+	ln, err := net.Listen("tcp", h.opts.ListenAddress)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", h.opts.ListenAddress, err)
+	}
+	adminL, err := net.Listen("tcp", h.opts.AdminAddress)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("admin listen on %s: %w", h.opts.AdminAddress, err)
+	}
+	h.ln, h.adminL = ln, adminL
+	h.router.OnUnknown = func(name string, remote net.Addr) {
+		klog.V(2).InfoS("connection for unknown tenant closed", "serverName", name, "remote", remote)
+	}
+	go func() { _ = h.router.Serve(ln) }()
+	h.admin = &http.Server{Handler: h.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = h.admin.Serve(adminL) }()
+	return nil
+}
+
+// URL is the https URL every tenant is served at (with its own server name).
+func (h *Host) URL() string { return "https://" + h.ln.Addr().String() }
+
+// AdminURL is the admin port's http URL.
+func (h *Host) AdminURL() string { return "http://" + h.adminL.Addr().String() }
+
+// ServerName is the TLS server name of a tenant.
+func (h *Host) ServerName(tenant string) string { return tenant + "." + h.opts.Domain }
+
+// Add starts a tenant and returns once its API answers. Adding a tenant that runs is an
+// error; its state directory (PKI) is reused when it exists.
+func (h *Host) Add(ctx context.Context, spec TenantSpec) (*Tenant, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	if _, ok := h.tenants[spec.Name]; ok {
+		h.mu.Unlock()
+		return nil, fmt.Errorf("tenant %s already runs on this host", spec.Name)
+	}
+	t := newTenant(h, spec)
+	h.tenants[spec.Name] = t
+	h.mu.Unlock()
+
+	if err := t.start(ctx); err != nil {
+		h.mu.Lock()
+		delete(h.tenants, spec.Name)
+		h.mu.Unlock()
+		t.stop()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Remove stops a tenant and frees what it held. With deleteData its etcd keys and PKI
+// are deleted too; otherwise adding it again brings it back with its data.
+func (h *Host) Remove(ctx context.Context, name string, deleteData bool) error {
+	h.mu.Lock()
+	t, ok := h.tenants[name]
+	delete(h.tenants, name)
+	h.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("tenant %s does not run on this host", name)
+	}
+	t.stop()
+	if !deleteData {
+		return nil
+	}
+	if _, err := h.opts.Datastore.DeletePrefix(ctx, t.spec.prefix()); err != nil {
+		return err
+	}
+	return os.RemoveAll(t.dir)
+}
+
+// Tenant returns a running tenant.
+func (h *Host) Tenant(name string) (*Tenant, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.tenants[name]
+	return t, ok
+}
+
+// Tenants lists the running tenants by name.
+func (h *Host) Tenants() []*Tenant {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*Tenant, 0, len(h.tenants))
+	for _, t := range h.tenants {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].spec.Name < out[j].spec.Name })
+	return out
+}
+
+// Stop stops every tenant and closes the host's ports. Tenant data stays.
+func (h *Host) Stop() {
+	var wg sync.WaitGroup
+	for _, t := range h.Tenants() {
+		wg.Go(t.stop)
+	}
+	wg.Wait()
+	h.mu.Lock()
+	h.tenants = map[string]*Tenant{}
+	h.mu.Unlock()
+	if h.ln != nil {
+		_ = h.ln.Close()
+	}
+	if h.admin != nil {
+		_ = h.admin.Close()
+	}
+}
+
+// Kubeconfig returns a tenant's admin kubeconfig.
+func (h *Host) Kubeconfig(name string) ([]byte, error) {
+	t, ok := h.Tenant(name)
+	if !ok {
+		return nil, fmt.Errorf("tenant %s does not run on this host", name)
+	}
+	return t.Kubeconfig()
+}
+
+// RESTConfig returns a client configuration for a tenant's admin, through the host port.
+func (h *Host) RESTConfig(name string) (*rest.Config, error) {
+	kc, err := h.Kubeconfig(name)
+	if err != nil {
+		return nil, err
+	}
+	return restConfigFromKubeconfig(kc)
+}
+
+func (h *Host) tenantDir(name string) string {
+	return filepath.Join(h.opts.DataDir, "tenants", name)
+}
+
+func portOf(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		return strconv.Itoa(tcp.Port)
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	return port
+}

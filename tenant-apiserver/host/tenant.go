@@ -1,0 +1,318 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/tenantpki"
+)
+
+// Tenant is one tenant control plane on a host. If its server fails or panics, the host
+// marks it unhealthy and restarts it with backoff; other tenants are not affected.
+type Tenant struct {
+	h    *Host
+	spec TenantSpec
+	dir  string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	files    *tenantpki.Files
+	loopback *rest.Config
+	healthy  bool
+	lastErr  error
+	restarts int
+}
+
+func newTenant(h *Host, spec TenantSpec) *Tenant {
+	return &Tenant{h: h, spec: spec, dir: h.tenantDir(spec.Name), done: make(chan struct{})}
+}
+
+// Name is the tenant's name.
+func (t *Tenant) Name() string { return t.spec.Name }
+
+// Prefix is the tenant's etcd key prefix.
+func (t *Tenant) Prefix() string { return t.spec.prefix() }
+
+// Status is a tenant's health as the host sees it.
+type Status struct {
+	Name     string `json:"name"`
+	Prefix   string `json:"prefix"`
+	Healthy  bool   `json:"healthy"`
+	Restarts int    `json:"restarts"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Status returns the tenant's current health.
+func (t *Tenant) Status() Status {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := Status{Name: t.spec.Name, Prefix: t.spec.prefix(), Healthy: t.healthy, Restarts: t.restarts}
+	if t.lastErr != nil {
+		s.Error = t.lastErr.Error()
+	}
+	return s
+}
+
+// Kubeconfig is the tenant admin's kubeconfig, pointing at the host port with the
+// tenant's server name.
+func (t *Tenant) Kubeconfig() ([]byte, error) {
+	t.mu.Lock()
+	files := t.files
+	t.mu.Unlock()
+	if files == nil {
+		return nil, fmt.Errorf("tenant %s has no PKI yet", t.spec.Name)
+	}
+	return files.Kubeconfig(t.spec.Name, t.h.URL(), t.h.ServerName(t.spec.Name))
+}
+
+// LoopbackConfig is a privileged in-process client of the tenant's API server.
+func (t *Tenant) LoopbackConfig() *rest.Config {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.loopback == nil {
+		return nil
+	}
+	return rest.CopyConfig(t.loopback)
+}
+
+// start makes the PKI, starts the supervisor and waits for the first server to be ready.
+func (t *Tenant) start(ctx context.Context) error {
+	files, _, err := tenantpki.Ensure(t.dir+"/pki", t.pkiRequest())
+	if err != nil {
+		return fmt.Errorf("tenant %s: PKI: %w", t.spec.Name, err)
+	}
+	t.mu.Lock()
+	t.files = files
+	t.mu.Unlock()
+
+	logger := klog.LoggerWithValues(klog.Background(), "tenant", t.spec.Name)
+	t.ctx, t.cancel = context.WithCancel(klog.NewContext(context.Background(), logger))
+	firstReady := make(chan error, 1)
+	go t.supervise(firstReady)
+	select {
+	case err := <-firstReady:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (t *Tenant) pkiRequest() tenantpki.Request {
+	dns := append([]string{t.h.ServerName(t.spec.Name), "localhost", "kubernetes", "kubernetes.default",
+		"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, t.spec.ExtraSANs...)
+	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")}
+	for i := 0; i < len(dns); {
+		if ip := net.ParseIP(dns[i]); ip != nil {
+			ips = append(ips, ip)
+			dns = append(dns[:i], dns[i+1:]...)
+			continue
+		}
+		i++
+	}
+	return tenantpki.Request{Tenant: t.spec.Name, DNSNames: dns, IPs: ips}
+}
+
+// supervise runs the tenant's server, restarting it with backoff when it fails, until
+// the tenant is stopped. The first attempt's outcome goes to firstReady.
+func (t *Tenant) supervise(firstReady chan<- error) {
+	defer close(t.done)
+	backoff := time.Second
+	first := true
+	for {
+		err := t.runOnce(func() {
+			if first {
+				first = false
+				firstReady <- nil
+			}
+			backoff = time.Second
+		})
+		if t.ctx.Err() != nil {
+			if first {
+				firstReady <- t.ctx.Err()
+			}
+			return
+		}
+		t.setHealth(false, err)
+		if first {
+			// A tenant that never came up is not retried: the caller gets the error.
+			firstReady <- err
+			return
+		}
+		klog.FromContext(t.ctx).Error(err, "tenant API server failed; restarting", "backoff", backoff)
+		t.mu.Lock()
+		t.restarts++
+		t.mu.Unlock()
+		select {
+		case <-time.After(backoff):
+		case <-t.ctx.Done():
+			return
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// runOnce builds and runs one incarnation of the tenant's server. It calls ready once the
+// server answers /readyz and returns when the server stops.
+func (t *Tenant) runOnce(ready func()) (err error) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	l := router.NewListener(inner)
+	serverName := t.h.ServerName(t.spec.Name)
+	if err := t.h.router.Add(serverName, l); err != nil {
+		_ = l.Close()
+		return err
+	}
+	defer func() {
+		t.h.router.Remove(serverName)
+		_ = l.Close()
+	}()
+
+	runCtx, cancelRun := context.WithCancel(t.ctx)
+	defer cancelRun()
+	files := t.files
+	ds := t.h.opts.Datastore.Client
+	srv, err := guard("build server", func() (*kubeapiserver.Server, error) {
+		return kubeapiserver.New(runCtx, kubeapiserver.Config{
+			Name:        t.spec.Name,
+			Listener:    l,
+			EtcdServers: ds.Endpoints, EtcdCAFile: ds.CAFile, EtcdCertFile: ds.CertFile, EtcdKeyFile: ds.KeyFile,
+			EtcdPrefix:      t.spec.prefix()[:len(t.spec.prefix())-1],
+			ServingCertFile: files.ServingCert, ServingKeyFile: files.ServingKey,
+			ClientCAFile:          files.ClientCACert,
+			ServiceAccountKeyFile: files.ServiceAccountKey, ServiceAccountPubFile: files.ServiceAccountPub,
+			Issuer:              "https://" + serverName,
+			ProxyClientCertFile: files.ProxyClientCert, ProxyClientKeyFile: files.ProxyClientKey,
+			RequestHeaderCAFile: files.FrontProxyCACert,
+			DisabledAPIs:        t.spec.DisabledAPIs,
+		})
+	})
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_, err := guard("serve", func() (struct{}, error) { return struct{}{}, srv.Run(runCtx) })
+		errs <- err
+	})
+	defer wg.Wait()
+
+	loopback := srv.LoopbackConfig()
+	if err := waitReady(runCtx, loopback, t.h.opts.ReadyTimeout, errs); err != nil {
+		cancelRun()
+		return fmt.Errorf("tenant %s not ready: %w", t.spec.Name, err)
+	}
+	t.mu.Lock()
+	t.loopback = loopback
+	t.mu.Unlock()
+	t.setHealth(true, nil)
+	ready()
+
+	if !t.h.opts.DisableControllers {
+		wg.Go(func() {
+			_, err := guard("controllers", func() (struct{}, error) { return struct{}{}, runControllers(runCtx, t.spec.Name, loopback, t.files) })
+			if err != nil && runCtx.Err() == nil {
+				errs <- err
+			}
+		})
+	}
+	select {
+	case err = <-errs:
+		if err == nil && runCtx.Err() == nil {
+			err = errors.New("server stopped")
+		}
+	case <-runCtx.Done():
+	}
+	cancelRun()
+	return err
+}
+
+// guard runs fn, turning a panic into an error so one tenant's crash stays its own.
+func guard[T any](what string, fn func() (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in %s: %v\n%s", what, r, debug.Stack())
+		}
+	}()
+	return fn()
+}
+
+// waitReady polls /readyz through the loopback client until it answers ok, the server
+// fails or timeout passes.
+func waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration, errs <-chan error) error {
+	client, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	delay := 10 * time.Millisecond
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-errs:
+			if err == nil {
+				err = errors.New("server stopped before it was ready")
+			}
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/readyz", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			last = err
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return nil
+		}
+		last = fmt.Errorf("/readyz: %s: %s", resp.Status, body)
+	}
+	return fmt.Errorf("not ready after %s: %v", timeout, last)
+}
+
+func (t *Tenant) setHealth(healthy bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.healthy, t.lastErr = healthy, err
+}
+
+// stop cancels the tenant and waits for its server and controllers to end.
+func (t *Tenant) stop() {
+	if t.cancel == nil {
+		return
+	}
+	t.cancel()
+	<-t.done
+	t.setHealth(false, errors.New("stopped"))
+}
+
+func restConfigFromKubeconfig(kc []byte) (*rest.Config, error) {
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
