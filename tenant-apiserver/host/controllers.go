@@ -5,11 +5,15 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/controllers"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/tenantpki"
 )
 
 // runControllers runs the tenant's controllers until ctx ends.
-func runControllers(ctx context.Context, tenant string, loopback *rest.Config, files *tenantpki.Files) error {
-	<-ctx.Done()
-	return nil
+func runControllers(ctx context.Context, _ string, loopback *rest.Config, files *tenantpki.Files) error {
+	return controllers.Run(ctx, controllers.Config{
+		Loopback:              loopback,
+		ServiceAccountKeyFile: files.ServiceAccountKey,
+		RootCAFile:            files.CACert,
+	})
 }

@@ -53,11 +53,10 @@ type Config struct {
 	ExtraFlags []string
 }
 
-// leanRuntimeConfig turns off API groups a tenant does not need: dynamic resource
-// allocation, internal storage-version bookkeeping and storage migration are
-// super-cluster concerns; APF's flowcontrol objects are moot with APF off.
+// leanRuntimeConfig turns off API groups a tenant does not need: internal storage-version
+// bookkeeping and storage migration are super-cluster concerns. (resource.k8s.io stays:
+// the upstream pod controllers watch it.)
 var leanRuntimeConfig = []string{
-	"resource.k8s.io/v1=false",
 	"internal.apiserver.k8s.io/v1alpha1=false",
 	"storagemigration.k8s.io/v1beta1=false",
 }
