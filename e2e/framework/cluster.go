@@ -5,6 +5,7 @@ package framework
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -73,11 +74,19 @@ func StartCluster(t testing.TB, cfg localcluster.Config) *Cluster {
 	return &Cluster{Cluster: c, Config: restCfg, SuperClient: superClient}
 }
 
+// KubeCacheDir, when set, is kubectl's cache directory (KUBECACHEDIR) for every Kubectl
+// call, so tests neither read nor pollute the user's ~/.kube/cache and share one cache as
+// a user's kubectl would.
+var KubeCacheDir string
+
 // Kubectl runs bin/kubectl with a kubeconfig and returns its combined output, failing the
 // test when it exits non-zero.
 func Kubectl(t testing.TB, binDir, kubeconfig string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	if KubeCacheDir != "" {
+		cmd.Env = append(os.Environ(), "KUBECACHEDIR="+KubeCacheDir)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)

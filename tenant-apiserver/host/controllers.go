@@ -10,10 +10,12 @@ import (
 )
 
 // runControllers runs the tenant's controllers until ctx ends.
-func runControllers(ctx context.Context, _ string, loopback *rest.Config, files *tenantpki.Files) error {
+func runControllers(ctx context.Context, tenant string, loopback *rest.Config, files *tenantpki.Files, started func()) error {
 	return controllers.Run(ctx, controllers.Config{
+		Tenant:                tenant,
 		Loopback:              loopback,
 		ServiceAccountKeyFile: files.ServiceAccountKey,
 		RootCAFile:            files.CACert,
+		Started:               started,
 	})
 }

@@ -8,8 +8,10 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -24,7 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
-	"github.com/vcp-dev/vcp/tenant-apiserver/internal/datastore"
+	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
 )
 
@@ -49,15 +51,15 @@ type Options struct {
 // TenantSpec describes a tenant to add.
 type TenantSpec struct {
 	// Name is a DNS label; the tenant is served as <Name>.<Domain>.
-	Name string
+	Name string `json:"name"`
 	// UID keys the etcd prefix, so a re-created tenant of the same name starts empty.
-	UID string
+	UID string `json:"uid,omitempty"`
 	// KeyPrefix overrides /vcp/<UID>/; it must start and end with "/".
-	KeyPrefix string
+	KeyPrefix string `json:"keyPrefix,omitempty"`
 	// DisabledAPIs are group/versions not served.
-	DisabledAPIs []string
+	DisabledAPIs []string `json:"disabledAPIs,omitempty"`
 	// ExtraSANs are more names for the serving certificate.
-	ExtraSANs []string
+	ExtraSANs []string `json:"extraSANs,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
@@ -154,6 +156,10 @@ func (h *Host) AdminURL() string { return "http://" + h.adminL.Addr().String() }
 // ServerName is the TLS server name of a tenant.
 func (h *Host) ServerName(tenant string) string { return tenant + "." + h.opts.Domain }
 
+// PathPrefix is the path a tenant's server URL carries, /tenants/<name>. Routing is by
+// server name; the path keeps tenants' URLs distinct for clients that cache per URL.
+func (h *Host) PathPrefix(tenant string) string { return "/tenants/" + tenant }
+
 // Add starts a tenant and returns once its API answers. Adding a tenant that runs is an
 // error; its state directory (PKI) is reused when it exists.
 func (h *Host) Add(ctx context.Context, spec TenantSpec) (*Tenant, error) {
@@ -176,7 +182,31 @@ func (h *Host) Add(ctx context.Context, spec TenantSpec) (*Tenant, error) {
 		t.stop()
 		return nil, err
 	}
+	if err := writeSpec(t.dir, spec); err != nil {
+		return t, fmt.Errorf("tenant %s runs but was not recorded for restarts: %w", spec.Name, err)
+	}
 	return t, nil
+}
+
+// Restore adds again every tenant this host served when it stopped (those not removed),
+// so that a restarted host comes back with all its tenants and their data. It returns
+// the tenants it could not start, each with its error; the others run.
+func (h *Host) Restore(ctx context.Context) error {
+	specs, err := readSpecs(filepath.Join(h.opts.DataDir, "tenants"))
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, spec := range specs {
+		wg.Go(func() {
+			if _, err := h.Add(ctx, spec); err != nil {
+				errs[i] = fmt.Errorf("restore tenant %s: %w", spec.Name, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Remove stops a tenant and frees what it held. With deleteData its etcd keys and PKI
@@ -190,6 +220,9 @@ func (h *Host) Remove(ctx context.Context, name string, deleteData bool) error {
 		return fmt.Errorf("tenant %s does not run on this host", name)
 	}
 	t.stop()
+	if err := os.Remove(specPath(t.dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	if !deleteData {
 		return nil
 	}
@@ -265,4 +298,45 @@ func portOf(addr net.Addr) string {
 	}
 	_, port, _ := net.SplitHostPort(addr.String())
 	return port
+}
+
+// specPath is where a running tenant's spec is recorded for Restore.
+func specPath(dir string) string { return filepath.Join(dir, "tenant.json") }
+
+func writeSpec(dir string, spec TenantSpec) error {
+	b, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := specPath(dir) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, specPath(dir))
+}
+
+func readSpecs(tenantsDir string) ([]TenantSpec, error) {
+	entries, err := os.ReadDir(tenantsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var specs []TenantSpec
+	for _, e := range entries {
+		b, err := os.ReadFile(specPath(filepath.Join(tenantsDir, e.Name())))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed tenant whose data was kept
+		}
+		if err != nil {
+			return nil, err
+		}
+		var spec TenantSpec
+		if err := json.Unmarshal(b, &spec); err != nil {
+			return nil, fmt.Errorf("%s: %w", specPath(filepath.Join(tenantsDir, e.Name())), err)
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
 }

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/vcp-dev/vcp/tenant-apiserver/internal/datastore"
+	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 )
 
 func startHost(t *testing.T, opts Options) *Host {

@@ -8,9 +8,16 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
+	apiextensionshelpers "k8s.io/apiextensions-apiserver/pkg/apihelpers"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -37,6 +44,21 @@ type Tenant struct {
 	healthy  bool
 	lastErr  error
 	restarts int
+	// controllersSettled is closed once the current controllers run (or failed to start).
+	controllersSettled chan struct{}
+}
+
+var closeMu sync.Mutex
+
+// closeOnce closes ch unless it is closed already.
+func closeOnce(ch chan struct{}) {
+	closeMu.Lock()
+	defer closeMu.Unlock()
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
 }
 
 func newTenant(h *Host, spec TenantSpec) *Tenant {
@@ -78,7 +100,7 @@ func (t *Tenant) Kubeconfig() ([]byte, error) {
 	if files == nil {
 		return nil, fmt.Errorf("tenant %s has no PKI yet", t.spec.Name)
 	}
-	return files.Kubeconfig(t.spec.Name, t.h.URL(), t.h.ServerName(t.spec.Name))
+	return files.Kubeconfig(t.spec.Name, t.h.URL()+t.h.PathPrefix(t.spec.Name), t.h.ServerName(t.spec.Name))
 }
 
 // LoopbackConfig is a privileged in-process client of the tenant's API server.
@@ -202,6 +224,7 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 			ProxyClientCertFile: files.ProxyClientCert, ProxyClientKeyFile: files.ProxyClientKey,
 			RequestHeaderCAFile: files.FrontProxyCACert,
 			DisabledAPIs:        t.spec.DisabledAPIs,
+			PathPrefix:          t.h.PathPrefix(t.spec.Name),
 		})
 	})
 	if err != nil {
@@ -220,6 +243,10 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 		cancelRun()
 		return fmt.Errorf("tenant %s not ready: %w", t.spec.Name, err)
 	}
+	if err := waitCRDsServed(runCtx, loopback, t.h.opts.ReadyTimeout); err != nil {
+		cancelRun()
+		return fmt.Errorf("tenant %s not ready: %w", t.spec.Name, err)
+	}
 	t.mu.Lock()
 	t.loopback = loopback
 	t.mu.Unlock()
@@ -227,8 +254,16 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 	ready()
 
 	if !t.h.opts.DisableControllers {
+		settled := make(chan struct{})
+		t.mu.Lock()
+		t.controllersSettled = settled
+		t.mu.Unlock()
 		wg.Go(func() {
-			_, err := guard("controllers", func() (struct{}, error) { return struct{}{}, runControllers(runCtx, t.spec.Name, loopback, t.files) })
+			defer closeOnce(settled)
+			started := func() { closeOnce(settled) }
+			_, err := guard("controllers", func() (struct{}, error) {
+				return struct{}{}, runControllers(runCtx, t.spec.Name, loopback, t.files, started)
+			})
 			if err != nil && runCtx.Err() == nil {
 				errs <- err
 			}
@@ -293,16 +328,69 @@ func waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration, err
 	return fmt.Errorf("not ready after %s: %v", timeout, last)
 }
 
+// waitCRDsServed waits until discovery lists every version of every established CRD: a
+// restarted tenant answers /readyz before its custom resources are discoverable, and
+// kubectl would then report them unknown.
+func waitCRDsServed(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
+	crdClient, err := apiextensionsclient.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		crds, err := crdClient.ApiextensionsV1().CustomResourceDefinitions().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		missing = missing[:0]
+		for _, crd := range crds.Items {
+			if !apiextensionshelpers.IsCRDConditionTrue(&crd, apiextensionsv1.Established) {
+				continue
+			}
+			for _, v := range crd.Spec.Versions {
+				if !v.Served {
+					continue
+				}
+				gv := crd.Spec.Group + "/" + v.Name
+				list, err := disco.ServerResourcesForGroupVersion(gv)
+				if err != nil || !slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == crd.Spec.Names.Plural }) {
+					missing = append(missing, crd.Spec.Names.Plural+"."+gv)
+				}
+			}
+		}
+		return len(missing) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("custom resources not served yet: %v: %w", missing, err)
+	}
+	return nil
+}
+
 func (t *Tenant) setHealth(healthy bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.healthy, t.lastErr = healthy, err
 }
 
-// stop cancels the tenant and waits for its server and controllers to end.
+// stop cancels the tenant and waits for its server and controllers to end. Controllers
+// still being built are given time to start first: cancelled half-way, some upstream
+// constructors leave goroutines behind.
 func (t *Tenant) stop() {
 	if t.cancel == nil {
 		return
+	}
+	t.mu.Lock()
+	settled := t.controllersSettled
+	t.mu.Unlock()
+	if settled != nil {
+		select {
+		case <-settled:
+		case <-time.After(30 * time.Second):
+		}
 	}
 	t.cancel()
 	<-t.done

@@ -9,7 +9,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	cacheddiscovery "k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/cache"
+	controllersmetrics "k8s.io/component-base/metrics/prometheus/controllers"
+	genericcontrollermanager "k8s.io/controller-manager/app"
+	"k8s.io/controller-manager/pkg/informerfactory"
+	"k8s.io/kubernetes/pkg/controller/garbagecollector"
 	"os"
+	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -56,18 +70,30 @@ var Enabled = []string{
 
 // Config is what a tenant's controllers need.
 type Config struct {
+	// Tenant names the tenant; its informers' metrics carry it.
+	Tenant string
 	// Loopback is a privileged client configuration of the tenant's API server.
 	Loopback *rest.Config
 	// ServiceAccountKeyFile signs legacy service-account token Secrets.
 	ServiceAccountKeyFile string
 	// RootCAFile is published as kube-root-ca.crt in every namespace.
 	RootCAFile string
+	// Started, if set, is called once every controller is built and running, or Run has
+	// failed before that. Controllers cancelled while they are being built can leave
+	// goroutines behind, so a stopper should wait for it.
+	Started func()
 }
 
 // Run runs the tenant's controllers until ctx ends. Worker counts are kept small: an idle
 // tenant should cost little, and a busy one is limited by its API server anyway.
 func Run(ctx context.Context, cfg Config) error {
 	logger := klog.FromContext(ctx)
+	started := sync.OnceFunc(func() {
+		if cfg.Started != nil {
+			cfg.Started()
+		}
+	})
+	defer started()
 	s, err := kcmoptions.NewKubeControllerManagerOptions()
 	if err != nil {
 		return err
@@ -120,10 +146,11 @@ func Run(ctx context.Context, cfg Config) error {
 	defer broadcaster.Shutdown()
 
 	builder := clientbuilder.SimpleControllerClientBuilder{ClientConfig: loopback}
-	controllerCtx, err := app.CreateControllerContext(ctx, completed, builder, builder)
+	controllerCtx, release, err := controllerContext(ctx, cfg.Tenant, completed, builder)
 	if err != nil {
 		return fmt.Errorf("controller context: %w", err)
 	}
+	defer release()
 	descriptors := app.NewControllerDescriptors()
 	// The token controller needs a root client the upstream descriptor only gets inside
 	// kube-controller-manager's Run; it is started below instead.
@@ -142,6 +169,7 @@ func Run(ctx context.Context, cfg Config) error {
 	close(controllerCtx.InformersStarted)
 	go tokens.Run(ctx, 1)
 	logger.V(2).Info("tenant controllers started", "count", len(controllers))
+	started()
 	if !app.RunControllers(ctx, controllerCtx, controllers, 0, s.ControllerShutdownTimeout) {
 		return errors.New("controllers did not stop within the shutdown timeout")
 	}
@@ -172,3 +200,71 @@ func tokensController(ctx context.Context, controllerCtx app.ControllerContext, 
 type noHealthChecks struct{}
 
 func (noHealthChecks) AddHealthChecker(...healthz.HealthChecker) {}
+
+// controllerContext does what app.CreateControllerContext does, except that the informer
+// factory is named after the tenant: upstream names it "kube-controller-manager", a name
+// client-go lets only one live factory per process hold. release frees the name.
+func controllerContext(ctx context.Context, tenant string, s *kcmconfig.CompletedConfig, builder clientbuilder.ControllerClientBuilder) (app.ControllerContext, func(), error) {
+	// Managed fields are never read by controllers; dropping them saves memory.
+	trim := func(obj interface{}) (interface{}, error) {
+		if accessor, err := meta.Accessor(obj); err == nil && accessor.GetManagedFields() != nil {
+			accessor.SetManagedFields(nil)
+		}
+		return obj, nil
+	}
+	versionedClient, err := builder.Client("shared-informers")
+	if err != nil {
+		return app.ControllerContext{}, nil, err
+	}
+	informerName, err := cache.NewInformerName("tenant-controllers-" + tenant)
+	if err != nil {
+		return app.ControllerContext{}, nil, err
+	}
+	release := informerName.Release
+	fail := func(err error) (app.ControllerContext, func(), error) {
+		release()
+		return app.ControllerContext{}, nil, err
+	}
+	sharedInformers := informers.NewSharedInformerFactoryWithOptions(versionedClient, app.ResyncPeriod(s)(),
+		informers.WithTransform(trim), informers.WithInformerName(informerName))
+	metadataConfig, err := builder.Config("metadata-informers")
+	if err != nil {
+		return fail(err)
+	}
+	metadataClient, err := metadata.NewForConfig(metadataConfig)
+	if err != nil {
+		return fail(err)
+	}
+	metadataInformers := metadatainformer.NewSharedInformerFactoryWithOptions(metadataClient, app.ResyncPeriod(s)(), metadatainformer.WithTransform(trim))
+	if err := genericcontrollermanager.WaitForAPIServer(versionedClient, 10*time.Second); err != nil {
+		return fail(err)
+	}
+	discoveryClient, err := builder.DiscoveryClient("controller-discovery")
+	if err != nil {
+		return fail(err)
+	}
+	restMapper := restmapper.NewDeferredDiscoveryRESTMapper(cacheddiscovery.NewMemCacheClient(discoveryClient))
+	go wait.Until(restMapper.Reset, 30*time.Second, ctx.Done())
+
+	controllerCtx := app.ControllerContext{
+		ClientBuilder:                   builder,
+		InformerFactory:                 sharedInformers,
+		ObjectOrMetadataInformerFactory: informerfactory.NewInformerFactory(sharedInformers, metadataInformers),
+		ComponentConfig:                 s.ComponentConfig,
+		RESTMapper:                      restMapper,
+		InformersStarted:                make(chan struct{}),
+		ResyncPeriod:                    app.ResyncPeriod(s),
+		ControllerManagerMetrics:        controllersmetrics.NewControllerManagerMetrics("kube-controller-manager"),
+	}
+	gc := controllerCtx.ComponentConfig.GarbageCollectorController
+	if gc.EnableGarbageCollector && controllerCtx.IsControllerEnabled(app.NewControllerDescriptors()[names.GarbageCollectorController]) {
+		ignored := make(map[schema.GroupResource]struct{})
+		for _, r := range gc.GCIgnoredResources {
+			ignored[schema.GroupResource{Group: r.Group, Resource: r.Resource}] = struct{}{}
+		}
+		controllerCtx.GraphBuilder = garbagecollector.NewDependencyGraphBuilder(ctx, metadataClient, controllerCtx.RESTMapper,
+			ignored, controllerCtx.ObjectOrMetadataInformerFactory, controllerCtx.InformersStarted)
+	}
+	controllersmetrics.Register()
+	return controllerCtx, release, nil
+}

@@ -12,12 +12,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/spf13/pflag"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app/options"
@@ -49,6 +52,10 @@ type Config struct {
 	// DisabledAPIs are extra group/versions to turn off (VirtualCluster
 	// spec.kubernetesAPI.disabledAPIs).
 	DisabledAPIs []string
+	// PathPrefix, such as /tenants/a, is stripped from request paths. Tenants on one host
+	// share its address; a per-tenant path keeps their server URLs (and so the discovery
+	// caches kubectl keys by URL) apart. Requests without the prefix are served too.
+	PathPrefix string
 	// ExtraFlags are appended last and so win.
 	ExtraFlags []string
 }
@@ -159,6 +166,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: config: %w", cfg.Name, err)
 	}
+	if cfg.PathPrefix != "" {
+		// The aggregator is the outermost server: its handler chain is what the listener serves.
+		generic := &config.Aggregator.GenericConfig.Config
+		build := generic.BuildHandlerChainFunc
+		generic.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+			return StripPathPrefix(cfg.PathPrefix, build(h, c))
+		}
+	}
 	done, err := config.Complete()
 	if err != nil {
 		return nil, err
@@ -172,6 +187,28 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("tenant %s: prepare: %w", cfg.Name, err)
 	}
 	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, prepared: prepared}, nil
+}
+
+// StripPathPrefix serves paths under prefix as if the prefix were not there, and answers
+// 404 for paths under the prefix's parent that name another tenant (/tenants/b on a's
+// server), so a misrouted request never reaches the wrong tenant's objects.
+func StripPathPrefix(prefix string, next http.Handler) http.Handler {
+	parent := path.Dir(prefix) + "/"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case p == prefix || strings.HasPrefix(p, prefix+"/"):
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/" + strings.TrimPrefix(strings.TrimPrefix(p, prefix), "/")
+			r2.URL.RawPath = ""
+			r2.RequestURI = r2.URL.RequestURI()
+			next.ServeHTTP(w, r2)
+		case parent != "/" && strings.HasPrefix(p, parent):
+			http.Error(w, "this server does not serve "+p, http.StatusNotFound)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // LoopbackConfig is a privileged client configuration of the server itself, for the
