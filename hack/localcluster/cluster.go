@@ -248,6 +248,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, certs *clusterPKI, port in
 		"--profiling=false",
 		"--v=1",
 	}
+	args = append(args, c.cfg.ExtraAPIServerFlags...)
 	p, err := c.start("kube-apiserver", args, []int{port})
 	if err != nil {
 		return err
@@ -388,6 +389,7 @@ func (c *Cluster) start(name string, args []string, ports []int) (*Process, erro
 func (c *Cluster) waitFor(ctx context.Context, p *Process, probe func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.readyTimeout())
 	defer cancel()
+	defer func() { p.ReadyIn = time.Since(p.startedAt) }()
 	var lastErr error
 	delay := 20 * time.Millisecond
 	for {

@@ -41,6 +41,8 @@ type Config struct {
 	Detach bool `json:"detach,omitempty"`
 	// ReadyTimeout bounds the wait for each component, as a Go duration. Default "2m".
 	ReadyTimeout string `json:"readyTimeout,omitempty"`
+	// ExtraAPIServerFlags are appended to kube-apiserver's flags (and so win).
+	ExtraAPIServerFlags []string `json:"extraAPIServerFlags,omitempty"`
 	// NodePools are the KWOK nodes to create, grouped in pools.
 	NodePools []NodePool `json:"nodePools,omitempty"`
 }

@@ -25,6 +25,10 @@ type Process struct {
 	Log        string   `json:"log"`
 	// Ports the process listens on, checked to be free again after a stop.
 	Ports []int `json:"ports"`
+	// ReadyIn is how long the process took from exec until it answered its readiness probe.
+	ReadyIn time.Duration `json:"readyIn,omitempty"`
+
+	startedAt time.Time
 
 	// exited is closed when a process this caller started has been reaped.
 	exited chan struct{}
@@ -54,10 +58,11 @@ func startProcess(name, binary string, args []string, logPath string, ports []in
 	} else {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	}
+	startedAt := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Process{Name: name, PID: cmd.Process.Pid, Binary: binary, Args: args, Log: logPath, Ports: ports, exited: make(chan struct{})}
+	p := &Process{Name: name, PID: cmd.Process.Pid, Binary: binary, Args: args, Log: logPath, Ports: ports, exited: make(chan struct{}), startedAt: startedAt}
 	p.StartTicks, err = procStartTicks(p.PID)
 	if err != nil {
 		_ = cmd.Process.Kill()

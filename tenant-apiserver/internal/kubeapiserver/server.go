@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if errs := completed.Validate(); len(errs) != 0 {
 		return nil, fmt.Errorf("tenant %s: invalid options: %w", cfg.Name, utilerrors.NewAggregate(errs))
 	}
-	config, err := app.NewConfig(completed)
+	config, err := newConfig(completed)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: config: %w", cfg.Name, err)
 	}

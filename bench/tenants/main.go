@@ -1,0 +1,206 @@
+// Command tenants is the `make bench-tenants` harness: it measures the tenant-apiserver
+// host against a standalone kube-apiserver built by `make tools`, on the same machine in
+// the same run, and prints one table.
+//
+//   - P1: time from "add tenant" until `kubectl get ns` succeeds with the tenant's
+//     kubeconfig, p50/p95 over -p1 tenants; next to a standalone kube-apiserver process's
+//     time from exec to /readyz.
+//   - P2: marginal RSS and Go heap per idle tenant (after GC) for N tenants in this process,
+//     next to the RSS of an idle standalone lean kube-apiserver process.
+//   - goroutines and etcd client connections per tenant.
+//
+// The harness process is the host: its own footprint before any tenant is the baseline
+// that marginal figures are taken from.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vcp-dev/vcp/hack/localcluster"
+	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
+	"github.com/vcp-dev/vcp/tenant-apiserver/host"
+)
+
+func main() {
+	nList := flag.String("n", "1,10,50,100", "tenant counts to measure idle cost at")
+	p1 := flag.Int("p1", 20, "tenants to time for P1")
+	settle := flag.Duration("settle", 20*time.Second, "idle time before measuring memory")
+	controllers := flag.Bool("controllers", true, "run each tenant's controllers")
+	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile at the largest N to this file")
+	flag.Parse()
+	counts, err := parseCounts(*nList)
+	if err != nil {
+		fail(err)
+	}
+	if err := run(counts, *p1, *settle, *controllers); err != nil {
+		fail(err)
+	}
+}
+
+var memProfile string
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench-tenants:", err)
+	os.Exit(1)
+}
+
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-n: %q is not a positive tenant count", f)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+type memPoint struct {
+	n                    int
+	rss, heap            uint64
+	goroutines, etcdConn int
+}
+
+func run(counts []int, p1 int, settle time.Duration, controllers bool) error {
+	ctx := context.Background()
+	binDir, err := localcluster.FindBinDir()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "vcp-bench-tenants-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	fmt.Fprintln(os.Stderr, "standalone kube-apiserver: measuring start time and idle RSS...")
+	standalone, err := measureStandalone(ctx, binDir, dir, settle)
+	if err != nil {
+		return fmt.Errorf("standalone kube-apiserver: %w", err)
+	}
+
+	ds, err := datastore.Embedded(ctx, filepath.Join(dir, "host"))
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	h, err := host.New(host.Options{DataDir: filepath.Join(dir, "host"), Datastore: ds, DisableControllers: !controllers, ReadyTimeout: 5 * time.Minute})
+	if err != nil {
+		return err
+	}
+	if err := h.Start(); err != nil {
+		return err
+	}
+	defer h.Stop()
+	etcdPort := portOf(ds.Client.Endpoints[0])
+	base := measure(0, etcdPort)
+
+	// P1: add tenants one after another; each is timed until kubectl get ns works.
+	var p1Times []time.Duration
+	added := 0
+	add := func(timeIt bool) error {
+		name := fmt.Sprintf("t%03d", added)
+		start := time.Now()
+		if _, err := h.Add(ctx, host.TenantSpec{Name: name, UID: "bench-" + name}); err != nil {
+			return err
+		}
+		kc, err := h.Kubeconfig(name)
+		if err != nil {
+			return err
+		}
+		kcPath := filepath.Join(dir, name+".kubeconfig")
+		if err := os.WriteFile(kcPath, kc, 0o600); err != nil {
+			return err
+		}
+		cmd := exec.Command(filepath.Join(binDir, "kubectl"), "--kubeconfig", kcPath, "get", "ns")
+		cmd.Env = append(os.Environ(), "KUBECACHEDIR="+filepath.Join(dir, "kubecache"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("kubectl get ns on %s: %v: %s", name, err, out)
+		}
+		if timeIt {
+			p1Times = append(p1Times, time.Since(start))
+		}
+		added++
+		return nil
+	}
+	// Tenants are added one after another. The first p1 are timed (P1); at each count in
+	// counts the host idles, then its footprint is measured (P2).
+	var points []memPoint
+	total := max(p1, counts[len(counts)-1])
+	fmt.Fprintf(os.Stderr, "adding %d tenants one by one (P1 times the first %d)...\n", total, p1)
+	for added < total {
+		if err := add(added < p1); err != nil {
+			return err
+		}
+		if slices.Contains(counts, added) {
+			fmt.Fprintf(os.Stderr, "P2: %d tenants; idling %s before measuring...\n", added, settle)
+			time.Sleep(settle)
+			points = append(points, measure(added, etcdPort))
+		}
+	}
+	if memProfile != "" {
+		f, err := os.Create(memProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			return err
+		}
+		_ = f.Close()
+	}
+	printTable(os.Stdout, standalone, p1Times, base, points, controllers)
+	return nil
+}
+
+// measure returns this process's footprint after a full GC.
+func measure(n, etcdPort int) memPoint {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return memPoint{n: n, rss: rssOf(os.Getpid()), heap: ms.HeapAlloc, goroutines: runtime.NumGoroutine(), etcdConn: etcdConnections(etcdPort)}
+}
+
+func printTable(w *os.File, sa standaloneResult, p1 []time.Duration, base memPoint, points []memPoint, controllers bool) {
+	mb := func(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
+	fmt.Fprintf(w, "\ntenant-apiserver density and start-up (GOMAXPROCS=%d, controllers=%v)\n\n", runtime.GOMAXPROCS(0), controllers)
+	fmt.Fprintf(w, "| measure | vcp tenant-apiserver host | standalone kube-apiserver | ratio |\n|---|---|---|---|\n")
+	p50, p95 := percentile(p1, 50), percentile(p1, 95)
+	fmt.Fprintf(w, "| P1 add → `kubectl get ns` ok, p50 (n=%d) | %s | %s (exec → /readyz) | %.2f |\n", len(p1), p50.Round(time.Millisecond), sa.ready.Round(time.Millisecond), p50.Seconds()/sa.ready.Seconds())
+	fmt.Fprintf(w, "| P1 p95 | %s | | |\n", p95.Round(time.Millisecond))
+	for _, p := range points {
+		dRSS := float64(int64(p.rss)-int64(base.rss)) / float64(p.n)
+		dHeap := float64(int64(p.heap)-int64(base.heap)) / float64(p.n)
+		fmt.Fprintf(w, "| P2 N=%d: marginal RSS / heap per idle tenant | %.1f MB / %.1f MB | %s RSS (one process) | %.2f |\n",
+			p.n, dRSS/1e6, dHeap/1e6, mb(sa.rss), dRSS/float64(sa.rss))
+	}
+	last := points[len(points)-1]
+	fmt.Fprintf(w, "| goroutines per tenant (N=%d) | %.0f | %d | |\n", last.n, float64(last.goroutines-base.goroutines)/float64(last.n), sa.goroutines)
+	fmt.Fprintf(w, "| etcd connections per tenant (N=%d) | %.1f | %d | |\n", last.n, float64(last.etcdConn-base.etcdConn)/float64(last.n), sa.etcdConns)
+	fmt.Fprintf(w, "\nhost process: baseline %s RSS, %s heap, %d goroutines; at N=%d: %s RSS, %s heap, %d goroutines\n",
+		mb(base.rss), mb(base.heap), base.goroutines, last.n, mb(last.rss), mb(last.heap), last.goroutines)
+}
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(len(s)-1, i-1))]
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/vcp-dev/vcp/hack/localcluster"
+)
+
+type standaloneResult struct {
+	ready      time.Duration
+	rss        uint64
+	goroutines int
+	etcdConns  int
+}
+
+// leanFlags configure the standalone kube-apiserver the way the tenant servers are
+// configured, so the comparison is like for like.
+var leanFlags = []string{
+	"--watch-cache=false",
+	"--enable-priority-and-fairness=false",
+	"--runtime-config=internal.apiserver.k8s.io/v1alpha1=false,storagemigration.k8s.io/v1beta1=false",
+}
+
+// measureStandalone starts etcd and a lean kube-apiserver built by `make tools` as
+// separate processes and measures the API server's start time, idle RSS, goroutines and
+// etcd connections.
+func measureStandalone(ctx context.Context, binDir, dir string, settle time.Duration) (standaloneResult, error) {
+	c, err := localcluster.Start(ctx, localcluster.Config{
+		Dir: dir + "/standalone", BinDir: binDir, ControlPlaneOnly: true,
+		ExtraAPIServerFlags: leanFlags,
+	})
+	if err != nil {
+		return standaloneResult{}, err
+	}
+	defer func() { _ = c.Stop(context.Background()) }()
+	var res standaloneResult
+	var pid int
+	for _, p := range c.Processes {
+		if p.Name == "kube-apiserver" {
+			res.ready, pid = p.ReadyIn, p.PID
+		}
+	}
+	time.Sleep(settle)
+	res.rss = rssOf(pid)
+	res.etcdConns = etcdConnections(portOf(c.EtcdURL))
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		return res, err
+	}
+	res.goroutines, err = goroutinesOf(cfg)
+	return res, err
+}
+
+func goroutinesOf(cfg *rest.Config) (int, error) {
+	client, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Get(cfg.Host + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return int(f), err
+		}
+	}
+	return 0, fmt.Errorf("no go_goroutines in /metrics")
+}
+
+// rssOf reads VmRSS of a process in bytes.
+func rssOf(pid int) uint64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// etcdConnections counts established TCP connections to port on this machine.
+func etcdConnections(port int) int {
+	n := 0
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 4 || f[3] != "01" { // 01 = ESTABLISHED
+				continue
+			}
+			if remotePort(f[2]) == port && remotePort(f[1]) != port {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func remotePort(hexAddr string) int {
+	i := strings.LastIndexByte(hexAddr, ':')
+	if i < 0 {
+		return -1
+	}
+	p, err := strconv.ParseUint(hexAddr[i+1:], 16, 32)
+	if err != nil {
+		return -1
+	}
+	return int(p)
+}
+
+func portOf(endpoint string) int {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return -1
+	}
+	p, _ := strconv.Atoi(u.Port())
+	return p
+}
