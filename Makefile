@@ -109,7 +109,7 @@ verify: $(BIN)/helm $(BIN)/controller-gen ## Fail when generated files are stale
 ##@ Test
 
 .PHONY: test
-test: tools ## Run every test: unit, integration (real kube-apiserver) and e2e (real super cluster with KWOK).
+test: tools build ## Run every test: unit, integration (real kube-apiserver) and e2e (real super cluster with KWOK).
 	VCP_BIN_DIR=$(BIN) $(GO) test -count=1 -p $(GOTEST_P) -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: test-unit

@@ -1,9 +1,13 @@
 package host
 
 import (
+	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
@@ -29,8 +33,10 @@ func init() {
 }
 
 // adminHandler serves the host's /healthz (the process runs), /readyz (every tenant is
-// healthy; ?verbose lists them), /tenants (JSON) and /metrics (upstream process-wide
-// metrics plus per-tenant vcp_tenant_* series).
+// healthy; ?verbose lists them), /metrics (upstream process-wide metrics plus per-tenant
+// vcp_tenant_* series) and the tenant API: GET /tenants, PUT /tenants/{name} (body: a
+// TenantSpec; idempotent), DELETE /tenants/{name}[?deleteData=true] and
+// GET /tenants/{name}/kubeconfig. The tenant API requires Options.AdminToken when set.
 func (h *Host) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
@@ -53,20 +59,90 @@ func (h *Host) adminHandler() http.Handler {
 		}
 		fmt.Fprint(w, "ok")
 	})
-	mux.HandleFunc("/tenants", func(w http.ResponseWriter, _ *http.Request) {
-		var out []Status
+	mux.HandleFunc("GET /tenants", h.authorized(func(w http.ResponseWriter, _ *http.Request) {
+		out := []Status{}
 		for _, t := range h.Tenants() {
 			out = append(out, t.Status())
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
-	})
+		writeJSON(w, http.StatusOK, out)
+	}))
+	mux.HandleFunc("PUT /tenants/{name}", h.authorized(func(w http.ResponseWriter, r *http.Request) {
+		var spec TenantSpec
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&spec); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("tenant spec: %w", err))
+			return
+		}
+		if spec.Name == "" {
+			spec.Name = r.PathValue("name")
+		}
+		if spec.Name != r.PathValue("name") {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("name %q in the body differs from %q in the path", spec.Name, r.PathValue("name")))
+			return
+		}
+		if err := spec.Validate(); err != nil {
+			writeError(w, http.StatusUnprocessableEntity, err)
+			return
+		}
+		if t, ok := h.Tenant(spec.Name); ok {
+			writeJSON(w, http.StatusOK, t.Status())
+			return
+		}
+		t, err := h.Add(r.Context(), spec)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, t.Status())
+	}))
+	mux.HandleFunc("DELETE /tenants/{name}", h.authorized(func(w http.ResponseWriter, r *http.Request) {
+		deleteData := r.URL.Query().Get("deleteData") == "true"
+		if err := h.Remove(r.Context(), r.PathValue("name"), deleteData); err != nil {
+			writeError(w, http.StatusNotFound, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.HandleFunc("GET /tenants/{name}/kubeconfig", h.authorized(func(w http.ResponseWriter, r *http.Request) {
+		kc, err := h.Kubeconfig(r.PathValue("name"))
+		if err != nil {
+			writeError(w, http.StatusNotFound, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(kc)
+	}))
 	metricsHandler := legacyregistry.Handler()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		h.updateMetrics()
 		metricsHandler.ServeHTTP(w, r)
 	})
 	return mux
+}
+
+// authorized requires the admin token, when the host has one, as a bearer token.
+func (h *Host) authorized(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.opts.AdminToken != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.opts.AdminToken)) != 1 {
+				writeError(w, http.StatusUnauthorized, errors.New("a valid admin bearer token is required"))
+				return
+			}
+		}
+		next(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
 }
 
 func (h *Host) updateMetrics() {

@@ -46,6 +46,8 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// DisableControllers runs tenants without their in-process controllers (API-only).
 	DisableControllers bool
+	// AdminToken, when set, must be sent as a bearer token to the admin port's tenant API.
+	AdminToken string
 }
 
 // TenantSpec describes a tenant to add.

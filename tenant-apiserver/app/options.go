@@ -1,0 +1,171 @@
+// Package app is the tenant-apiserver command: flags, validation and the run loop of a
+// host process serving many tenants' API servers.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+
+	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
+	"github.com/vcp-dev/vcp/tenant-apiserver/host"
+)
+
+// Options are the tenant-apiserver flags.
+type Options struct {
+	ListenAddress      string
+	AdminAddress       string
+	DataDir            string
+	Domain             string
+	EtcdServers        []string
+	EtcdCAFile         string
+	EtcdCertFile       string
+	EtcdKeyFile        string
+	AdminTokenFile     string
+	Tenants            []string
+	DisableControllers bool
+	ReadyTimeout       time.Duration
+}
+
+// NewCommand returns the tenant-apiserver command.
+func NewCommand() *cobra.Command {
+	o := &Options{}
+	cmd := &cobra.Command{
+		Use:   "tenant-apiserver",
+		Short: "Serve many tenants' Kubernetes API servers from one process and one port",
+		Long: "tenant-apiserver runs upstream kube-apiserver chains for many tenants in one process,\n" +
+			"routes connections to them by TLS server name on one port, and runs each tenant's\n" +
+			"controllers. Tenants are added and removed at runtime through the admin port.",
+		SilenceUsage: true,
+		Args:         cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return o.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.ListenAddress, "listen-address", "127.0.0.1:6443", "the one TLS address all tenants are served on")
+	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:6444", "address of /healthz, /readyz, /metrics and the tenant API")
+	f.StringVar(&o.DataDir, "data-dir", "", "directory for tenants' PKI and the embedded etcd (required)")
+	f.StringVar(&o.Domain, "domain", "tenants.vcp.local", "tenant NAME is served as NAME.DOMAIN (TLS server name)")
+	f.StringSliceVar(&o.EtcdServers, "etcd-servers", nil, "external etcd client URLs; empty runs an embedded etcd in --data-dir")
+	f.StringVar(&o.EtcdCAFile, "etcd-cafile", "", "CA of the external etcd")
+	f.StringVar(&o.EtcdCertFile, "etcd-certfile", "", "client certificate for the external etcd")
+	f.StringVar(&o.EtcdKeyFile, "etcd-keyfile", "", "client key for the external etcd")
+	f.StringVar(&o.AdminTokenFile, "admin-token-file", "", "file with a bearer token the tenant API on the admin port requires")
+	f.StringArrayVar(&o.Tenants, "tenant", nil, "NAME=UID of a tenant to serve from the start (repeatable)")
+	f.BoolVar(&o.DisableControllers, "disable-controllers", false, "serve tenant APIs without their controllers")
+	f.DurationVar(&o.ReadyTimeout, "tenant-ready-timeout", time.Minute, "how long a new tenant may take to answer")
+	return cmd
+}
+
+// Complete fills in derived values.
+func (o *Options) Complete() error {
+	if o.DataDir != "" {
+		abs, err := filepath.Abs(o.DataDir)
+		if err != nil {
+			return err
+		}
+		o.DataDir = abs
+	}
+	return nil
+}
+
+var tenantFlagRE = regexp.MustCompile(`^([a-z]([-a-z0-9]{0,38}[a-z0-9])?)=([-A-Za-z0-9_.]{1,128})$`)
+
+// Validate reports the first bad flag, by name.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is required"))
+	}
+	for _, a := range []struct{ flag, v string }{{"--listen-address", o.ListenAddress}, {"--admin-address", o.AdminAddress}} {
+		if _, _, err := net.SplitHostPort(a.v); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", a.flag, a.v, err))
+		}
+	}
+	if o.ReadyTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--tenant-ready-timeout must be positive, got %s", o.ReadyTimeout))
+	}
+	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
+		errs = append(errs, errors.New("--etcd-certfile and --etcd-keyfile go together"))
+	}
+	if len(o.EtcdServers) == 0 && (o.EtcdCAFile != "" || o.EtcdCertFile != "") {
+		errs = append(errs, errors.New("--etcd-cafile/--etcd-certfile need --etcd-servers"))
+	}
+	for _, t := range o.Tenants {
+		if !tenantFlagRE.MatchString(t) {
+			errs = append(errs, fmt.Errorf("--tenant %q must be NAME=UID with NAME a DNS label starting with a letter", t))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run serves until ctx ends.
+func (o *Options) Run(ctx context.Context) error {
+	var token string
+	if o.AdminTokenFile != "" {
+		b, err := os.ReadFile(o.AdminTokenFile)
+		if err != nil {
+			return fmt.Errorf("--admin-token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	var ds *datastore.Datastore
+	var err error
+	if len(o.EtcdServers) == 0 {
+		ds, err = datastore.Embedded(ctx, o.DataDir)
+	} else {
+		ds, err = datastore.External(ctx, datastore.ClientConfig{Endpoints: o.EtcdServers, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile})
+	}
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	h, err := host.New(host.Options{
+		ListenAddress: o.ListenAddress, AdminAddress: o.AdminAddress, DataDir: o.DataDir, Domain: o.Domain,
+		Datastore: ds, ReadyTimeout: o.ReadyTimeout, DisableControllers: o.DisableControllers, AdminToken: token,
+	})
+	if err != nil {
+		return err
+	}
+	if err := h.Start(); err != nil {
+		return err
+	}
+	defer h.Stop()
+	klog.InfoS("tenant-apiserver serving", "url", h.URL(), "admin", h.AdminURL())
+	if err := h.Restore(ctx); err != nil {
+		klog.ErrorS(err, "some tenants could not be restored")
+	}
+	for _, t := range o.Tenants {
+		name, uid, _ := strings.Cut(t, "=")
+		if _, ok := h.Tenant(name); ok {
+			continue
+		}
+		if _, err := h.Add(ctx, host.TenantSpec{Name: name, UID: uid}); err != nil {
+			return err
+		}
+		klog.InfoS("tenant ready", "tenant", name)
+	}
+	<-ctx.Done()
+	klog.InfoS("shutting down")
+	return nil
+}
