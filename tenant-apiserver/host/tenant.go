@@ -48,6 +48,10 @@ type Tenant struct {
 	controllersSettled chan struct{}
 }
 
+// afterReady, when set by a test, runs in a tenant's guarded goroutine each time its server
+// becomes ready: the place to inject a fault.
+var afterReady func(tenant string)
+
 var closeMu sync.Mutex
 
 // closeOnce closes ch unless it is closed already.
@@ -252,6 +256,13 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 	t.mu.Unlock()
 	t.setHealth(true, nil)
 	ready()
+	if hook := afterReady; hook != nil {
+		wg.Go(func() {
+			if _, err := guard("after-ready hook", func() (struct{}, error) { hook(t.spec.Name); return struct{}{}, nil }); err != nil {
+				errs <- err
+			}
+		})
+	}
 
 	if !t.h.opts.DisableControllers {
 		settled := make(chan struct{})
