@@ -116,6 +116,18 @@ test: tools build ## Run every test: unit, integration (real kube-apiserver) and
 test-unit: ## Run only the tests that need no cluster.
 	$(GO) test -count=1 -short ./...
 
+##@ Benchmarks
+
+BENCH_TENANTS_N ?= 1,10,50,100
+
+.PHONY: bench
+bench: bench-tenants ## Run every benchmark (each prints a table with its baseline measured in the same run).
+
+.PHONY: bench-tenants
+bench-tenants: tools ## tenant-apiserver P1 (add → kubectl get ns) and P2 (RSS/heap per idle tenant) next to a standalone kube-apiserver.
+	$(GO) build -o $(BIN)/bench-tenants ./bench/tenants
+	VCP_BIN_DIR=$(BIN) $(BIN)/bench-tenants -n $(BENCH_TENANTS_N) -p1 20
+
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 	@for pkg in $$($(GO) list ./...); do \

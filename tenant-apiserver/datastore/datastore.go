@@ -33,6 +33,7 @@ type Datastore struct {
 	Client ClientConfig
 	etcd   *embed.Etcd
 	kv     *clientv3.Client
+	auth   *Auth
 }
 
 // External connects to an etcd cluster the admin runs.
@@ -58,9 +59,21 @@ func External(ctx context.Context, cfg ClientConfig) (*Datastore, error) {
 	return ds, nil
 }
 
+// EmbeddedOptions tune an embedded etcd.
+type EmbeddedOptions struct {
+	// Auth serves clients over TLS with client-certificate authentication and gives each
+	// tenant an etcd user limited to its prefix.
+	Auth bool
+}
+
 // Embedded starts an etcd server in this process, storing data in dir and serving clients
 // on 127.0.0.1 only.
 func Embedded(ctx context.Context, dir string) (*Datastore, error) {
+	return EmbeddedWithOptions(ctx, dir, EmbeddedOptions{})
+}
+
+// EmbeddedWithOptions is Embedded with options.
+func EmbeddedWithOptions(ctx context.Context, dir string, opts EmbeddedOptions) (*Datastore, error) {
 	ports, err := netutil.FreePorts(2)
 	if err != nil {
 		return nil, err
@@ -72,7 +85,21 @@ func Embedded(ctx context.Context, dir string) (*Datastore, error) {
 	cfg.Logger = "zap"
 	cfg.LogLevel = "warn"
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	client := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(clientPort)}
+	scheme := "http"
+	var clientConfig ClientConfig
+	var auth *Auth
+	if opts.Auth {
+		ca, serverCert, serverKey, rootCert, rootKey, err := embeddedPKI(filepath.Join(dir, "etcd-pki"))
+		if err != nil {
+			return nil, fmt.Errorf("embedded etcd PKI: %w", err)
+		}
+		scheme = "https"
+		caFile := filepath.Join(dir, "etcd-pki", "ca.crt")
+		cfg.ClientTLSInfo = transport.TLSInfo{CertFile: serverCert, KeyFile: serverKey, TrustedCAFile: caFile, ClientCertAuth: true}
+		clientConfig = ClientConfig{CAFile: caFile, CertFile: rootCert, KeyFile: rootKey}
+		auth = &Auth{ClientCA: ca, ServerCAFile: caFile}
+	}
+	client := url.URL{Scheme: scheme, Host: "127.0.0.1:" + strconv.Itoa(clientPort)}
 	peer := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(peerPort)}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
@@ -97,10 +124,17 @@ func Embedded(ctx context.Context, dir string) (*Datastore, error) {
 		e.Close()
 		return nil, errors.New("embedded etcd not ready after 1m")
 	}
-	ds := &Datastore{Client: ClientConfig{Endpoints: []string{client.String()}}, etcd: e}
+	clientConfig.Endpoints = []string{client.String()}
+	ds := &Datastore{Client: clientConfig, etcd: e, auth: auth}
 	if ds.kv, err = newClient(ds.Client); err != nil {
 		e.Close()
 		return nil, err
+	}
+	if auth != nil {
+		if err := enableAuth(ctx, ds.kv); err != nil {
+			ds.Close()
+			return nil, fmt.Errorf("enable etcd auth: %w", err)
+		}
 	}
 	return ds, nil
 }

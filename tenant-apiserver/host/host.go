@@ -211,8 +211,9 @@ func (h *Host) Restore(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Remove stops a tenant and frees what it held. With deleteData its etcd keys and PKI
-// are deleted too; otherwise adding it again brings it back with its data.
+// Remove stops a tenant and frees what it held. With deleteData its etcd keys, its etcd
+// user and role (when the datastore has auth) and its PKI are deleted too; otherwise
+// adding it again brings it back with its data.
 func (h *Host) Remove(ctx context.Context, name string, deleteData bool) error {
 	h.mu.Lock()
 	t, ok := h.tenants[name]
@@ -229,6 +230,9 @@ func (h *Host) Remove(ctx context.Context, name string, deleteData bool) error {
 		return nil
 	}
 	if _, err := h.opts.Datastore.DeletePrefix(ctx, t.spec.prefix()); err != nil {
+		return err
+	}
+	if err := h.opts.Datastore.DeleteTenantUser(ctx, t.spec.prefix()); err != nil {
 		return err
 	}
 	return os.RemoveAll(t.dir)

@@ -2,10 +2,14 @@ package host
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -124,4 +128,65 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s: %v", what, last)
+}
+
+// TestTenantEtcdUsers runs tenants on an etcd with authentication: each tenant reaches
+// etcd as its own user, whose role covers its prefix and nothing else (not even a prefix
+// that merely starts with the same characters), and deleting a tenant deletes its user.
+func TestTenantEtcdUsers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real API servers; skipped in -short mode")
+	}
+	dir := t.TempDir()
+	ds, err := datastore.EmbeddedWithOptions(t.Context(), dir, datastore.EmbeddedOptions{Auth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ds.Close)
+	h := startHost(t, Options{DataDir: dir, Datastore: ds, DisableControllers: true})
+	ctx := t.Context()
+	for _, spec := range []TenantSpec{{Name: "a", UID: "x"}, {Name: "ab", UID: "xb"}} {
+		if _, err := h.Add(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _ := h.RESTConfig(spec.Name)
+		if _, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns-" + spec.Name}}, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("tenant %s writes through its own etcd user: %v", spec.Name, err)
+		}
+	}
+	a, _ := h.Tenant("a")
+	asA, err := clientv3.New(clientv3.Config{Endpoints: a.etcd.Endpoints, TLS: tlsFor(t, a.etcd), DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer asA.Close()
+	if resp, err := asA.Get(ctx, "/vcp/x/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil || resp.Count == 0 {
+		t.Fatalf("tenant a's user cannot read its own prefix: %v", err)
+	}
+	for _, key := range []string{"/vcp/xb/", "/vcp/", "/registry/"} {
+		if _, err := asA.Get(ctx, key, clientv3.WithPrefix()); err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("tenant a's user reading %s: err = %v, want permission denied", key, err)
+		}
+	}
+	if _, err := asA.Put(ctx, "/vcp/xb/injected", "x"); err == nil {
+		t.Error("tenant a's user wrote into tenant ab's prefix")
+	}
+	if err := h.Remove(ctx, "ab", true); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := ds.TenantUserExists(ctx, "/vcp/xb/"); err != nil || ok {
+		t.Errorf("tenant ab's etcd user still exists after deletion (err %v)", err)
+	}
+	if ok, _ := ds.TenantUserExists(ctx, "/vcp/x/"); !ok {
+		t.Error("tenant a's etcd user is gone")
+	}
+}
+
+func tlsFor(t *testing.T, c datastore.ClientConfig) *tls.Config {
+	t.Helper()
+	cfg, err := (transport.TLSInfo{CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.CAFile}).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/tenantpki"
@@ -40,6 +41,7 @@ type Tenant struct {
 
 	mu       sync.Mutex
 	files    *tenantpki.Files
+	etcd     datastore.ClientConfig
 	loopback *rest.Config
 	healthy  bool
 	lastErr  error
@@ -123,8 +125,12 @@ func (t *Tenant) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tenant %s: PKI: %w", t.spec.Name, err)
 	}
+	etcd, err := t.h.opts.Datastore.EnsureTenant(ctx, t.spec.prefix(), t.dir+"/pki")
+	if err != nil {
+		return fmt.Errorf("tenant %s: datastore: %w", t.spec.Name, err)
+	}
 	t.mu.Lock()
-	t.files = files
+	t.files, t.etcd = files, etcd
 	t.mu.Unlock()
 
 	logger := klog.LoggerWithValues(klog.Background(), "tenant", t.spec.Name)
@@ -214,7 +220,7 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 	runCtx, cancelRun := context.WithCancel(t.ctx)
 	defer cancelRun()
 	files := t.files
-	ds := t.h.opts.Datastore.Client
+	ds := t.etcd
 	srv, err := guard("build server", func() (*kubeapiserver.Server, error) {
 		return kubeapiserver.New(runCtx, kubeapiserver.Config{
 			Name:        t.spec.Name,

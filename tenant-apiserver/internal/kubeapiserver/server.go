@@ -81,6 +81,9 @@ func (cfg *Config) Flags() []string {
 		"--etcd-servers=" + strings.Join(cfg.EtcdServers, ","),
 		"--etcd-prefix=" + cfg.EtcdPrefix,
 		"--watch-cache=false",
+		// One compactor per tenant would compact the shared etcd N times over, and a tenant's
+		// etcd user may not write the global compaction key: etcd compacts itself.
+		"--etcd-compaction-interval=0",
 		"--enable-priority-and-fairness=false",
 		"--endpoint-reconciler-type=none",
 		"--bind-address=127.0.0.1",
