@@ -39,6 +39,7 @@ func main() {
 	settle := flag.Duration("settle", 20*time.Second, "idle time before measuring memory")
 	controllers := flag.Bool("controllers", true, "run each tenant's controllers")
 	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile at the largest N to this file")
+	flag.StringVar(&goroutineProfile, "goroutineprofile", "", "write a goroutine profile at the largest N to this file")
 	flag.Parse()
 	counts, err := parseCounts(*nList)
 	if err != nil {
@@ -49,7 +50,7 @@ func main() {
 	}
 }
 
-var memProfile string
+var memProfile, goroutineProfile string
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench-tenants:", err)
@@ -152,12 +153,15 @@ func run(counts []int, p1 int, settle time.Duration, controllers bool) error {
 			points = append(points, measure(added, etcdPort))
 		}
 	}
-	if memProfile != "" {
-		f, err := os.Create(memProfile)
+	for profile, file := range map[string]string{"heap": memProfile, "goroutine": goroutineProfile} {
+		if file == "" {
+			continue
+		}
+		f, err := os.Create(file)
 		if err != nil {
 			return err
 		}
-		if err := pprof.WriteHeapProfile(f); err != nil {
+		if err := pprof.Lookup(profile).WriteTo(f, 0); err != nil {
 			return err
 		}
 		_ = f.Close()

@@ -66,6 +66,15 @@ func newConfig(opts options.CompletedOptions) (*app.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The kube server's OpenAPI v3 documents are served from a process-wide shared service
+	// (installSharedOpenAPIV3); its OpenAPIV3Config stays, for the server-side-apply type
+	// converter.
+	kubeAPIs.ControlPlane.Generic.SkipOpenAPIInstallation = true
+	// Every resource's storage shares one etcd client per transport.
+	kubeAPIs.ControlPlane.Generic.RESTOptionsGetter = sharedClientStorage{kubeAPIs.ControlPlane.Generic.RESTOptionsGetter}
+	apiExtensions.GenericConfig.RESTOptionsGetter = sharedClientStorage{apiExtensions.GenericConfig.RESTOptionsGetter}
+	apiExtensions.ExtraConfig.CRDRESTOptionsGetter = sharedClientStorage{apiExtensions.ExtraConfig.CRDRESTOptionsGetter}
+	aggregator.GenericConfig.RESTOptionsGetter = sharedClientStorage{aggregator.GenericConfig.RESTOptionsGetter}
 	if dropOpenAPIV2 {
 		kubeAPIs.ControlPlane.Generic.OpenAPIConfig = nil
 		apiExtensions.GenericConfig.OpenAPIConfig = nil

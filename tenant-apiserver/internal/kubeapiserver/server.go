@@ -177,6 +177,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return StripPathPrefix(cfg.PathPrefix, build(h, c))
 		}
 	}
+	openAPIV3Config := config.KubeAPIs.ControlPlane.Generic.OpenAPIV3Config
 	done, err := config.Complete()
 	if err != nil {
 		return nil, err
@@ -189,6 +190,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: prepare: %w", cfg.Name, err)
 	}
+	// The aggregator delegates to the kube server, whose own OpenAPI v3 installation was
+	// skipped in newConfig.
+	kube, ok := chain.GenericAPIServer.NextDelegate().(*genericapiserver.GenericAPIServer)
+	if !ok {
+		return nil, fmt.Errorf("tenant %s: the aggregator's delegate is %T, not the kube server", cfg.Name, chain.GenericAPIServer.NextDelegate())
+	}
+	installSharedOpenAPIV3(kube, openAPIV3Config)
 	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, prepared: prepared}, nil
 }
 

@@ -1,0 +1,85 @@
+package host
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/openapi"
+
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
+)
+
+// TestSharedOpenAPIAndStorage checks what the process-wide sharing of OpenAPI v3
+// documents and etcd clients must not change for a tenant: /openapi/v3 lists and serves
+// the built-in groups (kubectl explain, client-side schema users), server-side apply
+// still knows list keys (the type converter is intact: a keyed list is recorded per key
+// in managedFields, not as one atomic field), and a tenant added after another serves the
+// same documents while one etcd client serves both tenants' resources.
+func TestSharedOpenAPIAndStorage(t *testing.T) {
+	h := startHost(t, Options{DisableControllers: true})
+	ctx := t.Context()
+	hashes := map[string]string{}
+	for _, name := range []string{"a", "b"} {
+		if _, err := h.Add(ctx, TenantSpec{Name: name, UID: "uid-" + name}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := h.RESTConfig(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := kubernetes.NewForConfigOrDie(cfg)
+		paths, err := openapi.NewClient(client.RESTClient()).Paths()
+		if err != nil {
+			t.Fatalf("tenant %s: /openapi/v3: %v", name, err)
+		}
+		apps, ok := paths["apis/apps/v1"]
+		if !ok {
+			t.Fatalf("tenant %s: /openapi/v3 does not list apis/apps/v1 (it lists %d paths)", name, len(paths))
+		}
+		doc, err := apps.Schema("application/json")
+		if err != nil {
+			t.Fatalf("tenant %s: /openapi/v3/apis/apps/v1: %v", name, err)
+		}
+		var spec struct {
+			Components struct {
+				Schemas map[string]json.RawMessage `json:"schemas"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(doc, &spec); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := spec.Components.Schemas["io.k8s.api.apps.v1.Deployment"]; !ok {
+			t.Fatalf("tenant %s: apps/v1 document has no Deployment schema", name)
+		}
+		if _, ok := paths["apis/apiextensions.k8s.io/v1"]; !ok {
+			t.Errorf("tenant %s: /openapi/v3 lacks the apiextensions group served by another server of the chain", name)
+		}
+		hashes[name] = string(doc)
+
+		patch := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ssa"},"data":{"k":"v"}}`
+		if _, err := client.CoreV1().ConfigMaps("default").Patch(ctx, "ssa", types.ApplyPatchType, []byte(patch), metav1.PatchOptions{FieldManager: "test"}); err != nil {
+			t.Fatalf("tenant %s: server-side apply: %v", name, err)
+		}
+		svc := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"ssa"},"spec":{"ports":[{"name":"http","port":80,"protocol":"TCP"}]}}`
+		got, err := client.CoreV1().Services("default").Patch(ctx, "ssa", types.ApplyPatchType, []byte(svc), metav1.PatchOptions{FieldManager: "test"})
+		if err != nil {
+			t.Fatalf("tenant %s: server-side apply of a Service: %v", name, err)
+		}
+		fields := string(got.ManagedFields[0].FieldsV1.Raw)
+		if !strings.Contains(fields, `k:{\"port\":80,\"protocol\":\"TCP\"}`) {
+			t.Errorf("tenant %s: managedFields do not key spec.ports by port and protocol (type converter lost?): %s", name, fields)
+		}
+	}
+	if hashes["a"] != hashes["b"] {
+		t.Error("tenants a and b serve different apps/v1 documents")
+	}
+	if n := sharedEtcdClients(); n != 1 {
+		t.Errorf("%d etcd clients serve two tenants' resources on one datastore without auth, want 1", n)
+	}
+}
+
+func sharedEtcdClients() int { return kubeapiserver.SharedEtcdClients() }
