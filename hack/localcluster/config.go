@@ -13,12 +13,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
+
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 )
 
 // Labels, annotations and taints the local super cluster puts on its nodes.
 const (
 	// NodePoolLabel names the pool of a node; tenants select pools by it.
-	NodePoolLabel = "vcp.dev/node-pool"
+	NodePoolLabel = tenancyv1alpha1.NodePoolLabel
 	// KwokNodeAnnotation marks nodes that KWOK manages.
 	KwokNodeAnnotation = "kwok.x-k8s.io/node"
 	// KwokNodeAnnotationValue is the value of KwokNodeAnnotation.

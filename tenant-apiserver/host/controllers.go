@@ -6,7 +6,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/controllers"
-	"github.com/vcp-dev/vcp/tenant-apiserver/internal/tenantpki"
+	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
 )
 
 // runControllers runs the tenant's controllers until ctx ends.

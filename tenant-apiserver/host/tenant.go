@@ -25,7 +25,7 @@ import (
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
-	"github.com/vcp-dev/vcp/tenant-apiserver/internal/tenantpki"
+	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
 )
 
 // Tenant is one tenant control plane on a host. If its server fails or panics, the host

@@ -19,6 +19,7 @@ import (
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.status.endpoint`,priority=1
 // +kubebuilder:printcolumn:name="Runtime",type=string,JSONPath=`.spec.isolation.runtimeClassName`
 // +kubebuilder:printcolumn:name="Pool",type=string,JSONPath=`.spec.isolation.nodePool.name`
+// +kubebuilder:printcolumn:name="Host",type=string,JSONPath=`.status.host`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="metadata.name must be at most 40 characters: it is part of every super-cluster name made for the tenant"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1123 label that starts with a letter (a-z, 0-9 and '-')"
@@ -417,6 +418,17 @@ type VirtualClusterStatus struct {
 	// Endpoint is the URL of the tenant's API server.
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
+
+	// Host is the TenantHost serving the tenant's API server. It is set when the tenant
+	// is placed and kept while the host exists, so a paused tenant resumes where its
+	// PKI-bound state lives.
+	// +optional
+	Host string `json:"host,omitempty"`
+
+	// TenantKey is the tenant's name on its host and in the tenancy.vcp.dev/tenant label
+	// of every super-cluster object made for it.
+	// +optional
+	TenantKey string `json:"tenantKey,omitempty"`
 
 	// KubeconfigSecretRef names the Secret, in the VirtualCluster's namespace, holding the
 	// tenant's admin kubeconfig.
