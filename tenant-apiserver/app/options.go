@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/host"
 )
@@ -36,6 +37,18 @@ type Options struct {
 	Tenants            []string
 	DisableControllers bool
 	ReadyTimeout       time.Duration
+	EmbeddedEtcdAuth   bool
+	EmbeddedEtcdPort   int
+
+	// Registration with the super cluster (a TenantHost object).
+	Register           bool
+	RegisterKubeconfig string
+	HostName           string
+	AdvertiseURL       string
+	AdminAdvertiseURL  string
+	AdminTokenSecret   string
+	Capacity           int32
+	Dedicated          bool
 }
 
 // NewCommand returns the tenant-apiserver command.
@@ -74,6 +87,16 @@ func NewCommand() *cobra.Command {
 	f.StringArrayVar(&o.Tenants, "tenant", nil, "NAME=UID of a tenant to serve from the start (repeatable)")
 	f.BoolVar(&o.DisableControllers, "disable-controllers", false, "serve tenant APIs without their controllers")
 	f.DurationVar(&o.ReadyTimeout, "tenant-ready-timeout", time.Minute, "how long a new tenant may take to answer")
+	f.BoolVar(&o.EmbeddedEtcdAuth, "embedded-etcd-auth", false, "serve the embedded etcd over TLS with client-certificate auth and give each tenant an etcd user limited to its prefix")
+	f.IntVar(&o.EmbeddedEtcdPort, "embedded-etcd-port", 0, "loopback port the embedded etcd serves clients on (0: a free one)")
+	f.BoolVar(&o.Register, "register", false, "register this host as a TenantHost in the super cluster and heartbeat (in-cluster config unless --register-kubeconfig)")
+	f.StringVar(&o.RegisterKubeconfig, "register-kubeconfig", "", "kubeconfig of the super cluster to register with (implies --register)")
+	f.StringVar(&o.HostName, "host-name", "", "name of this host's TenantHost object (default: the machine's host name)")
+	f.StringVar(&o.AdvertiseURL, "advertise-url", "", "https URL clients reach --listen-address at, written into kubeconfigs (default: the listening address)")
+	f.StringVar(&o.AdminAdvertiseURL, "admin-advertise-url", "", "URL the vc-manager reaches --admin-address at (default: the listening address)")
+	f.StringVar(&o.AdminTokenSecret, "admin-token-secret", "", "NAMESPACE/NAME/KEY of the super-cluster Secret holding the --admin-token-file token, advertised to the vc-manager")
+	f.Int32Var(&o.Capacity, "capacity", 50, "most tenants the vc-manager places on this host")
+	f.BoolVar(&o.Dedicated, "dedicated", false, "take only one tenant that asked for a dedicated host")
 	return cmd
 }
 
@@ -86,8 +109,18 @@ func (o *Options) Complete() error {
 		}
 		o.DataDir = abs
 	}
+	if o.RegisterKubeconfig != "" {
+		o.Register = true
+	}
+	if o.HostName == "" && o.Register {
+		if name, err := os.Hostname(); err == nil {
+			o.HostName = strings.ToLower(name)
+		}
+	}
 	return nil
 }
+
+var hostNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
 
 var tenantFlagRE = regexp.MustCompile(`^([a-z]([-a-z0-9]{0,38}[a-z0-9])?)=([-A-Za-z0-9_.]{1,128})$`)
 
@@ -111,6 +144,30 @@ func (o *Options) Validate() error {
 	if len(o.EtcdServers) == 0 && (o.EtcdCAFile != "" || o.EtcdCertFile != "") {
 		errs = append(errs, errors.New("--etcd-cafile/--etcd-certfile need --etcd-servers"))
 	}
+	if o.Register {
+		if o.HostName == "" {
+			errs = append(errs, errors.New("--host-name is required with --register (it could not be derived from the machine)"))
+		} else if !hostNameRE.MatchString(o.HostName) {
+			errs = append(errs, fmt.Errorf("--host-name %q must be a DNS subdomain (lower-case letters, digits, '-' and '.')", o.HostName))
+		}
+		if o.Capacity < 1 {
+			errs = append(errs, fmt.Errorf("--capacity must be at least 1, got %d", o.Capacity))
+		}
+		if o.AdminTokenSecret != "" {
+			if _, err := parseSecretKeyRef(o.AdminTokenSecret); err != nil {
+				errs = append(errs, fmt.Errorf("--admin-token-secret: %w", err))
+			}
+		}
+	}
+	if o.AdvertiseURL != "" && !strings.HasPrefix(o.AdvertiseURL, "https://") {
+		errs = append(errs, fmt.Errorf("--advertise-url %q must be an https:// URL", o.AdvertiseURL))
+	}
+	if o.EmbeddedEtcdPort < 0 || o.EmbeddedEtcdPort > 65535 {
+		errs = append(errs, fmt.Errorf("--embedded-etcd-port must be a port number, got %d", o.EmbeddedEtcdPort))
+	}
+	if o.EmbeddedEtcdAuth && len(o.EtcdServers) > 0 {
+		errs = append(errs, errors.New("--embedded-etcd-auth applies to the embedded etcd only; it conflicts with --etcd-servers"))
+	}
 	for _, t := range o.Tenants {
 		if !tenantFlagRE.MatchString(t) {
 			errs = append(errs, fmt.Errorf("--tenant %q must be NAME=UID with NAME a DNS label starting with a letter", t))
@@ -132,7 +189,7 @@ func (o *Options) Run(ctx context.Context) error {
 	var ds *datastore.Datastore
 	var err error
 	if len(o.EtcdServers) == 0 {
-		ds, err = datastore.Embedded(ctx, o.DataDir)
+		ds, err = datastore.EmbeddedWithOptions(ctx, o.DataDir, datastore.EmbeddedOptions{Auth: o.EmbeddedEtcdAuth, ClientPort: o.EmbeddedEtcdPort})
 	} else {
 		ds, err = datastore.External(ctx, datastore.ClientConfig{Endpoints: o.EtcdServers, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile})
 	}
@@ -143,6 +200,7 @@ func (o *Options) Run(ctx context.Context) error {
 	h, err := host.New(host.Options{
 		ListenAddress: o.ListenAddress, AdminAddress: o.AdminAddress, DataDir: o.DataDir, Domain: o.Domain,
 		Datastore: ds, ReadyTimeout: o.ReadyTimeout, DisableControllers: o.DisableControllers, AdminToken: token,
+		AdvertiseURL: o.AdvertiseURL,
 	})
 	if err != nil {
 		return err
@@ -154,6 +212,22 @@ func (o *Options) Run(ctx context.Context) error {
 	klog.InfoS("tenant-apiserver serving", "url", h.URL(), "admin", h.AdminURL())
 	if err := h.Restore(ctx); err != nil {
 		klog.ErrorS(err, "some tenants could not be restored")
+	}
+	if o.Register {
+		spec := tenancyv1alpha1.TenantHostSpec{Endpoint: h.URL(), AdminEndpoint: o.AdminAdvertiseURL, Capacity: o.Capacity, Dedicated: o.Dedicated}
+		if spec.AdminEndpoint == "" {
+			spec.AdminEndpoint = h.AdminURL()
+		}
+		if o.AdminTokenSecret != "" {
+			spec.AdminTokenSecretRef, _ = parseSecretKeyRef(o.AdminTokenSecret)
+		}
+		reg, err := newRegistration(o.RegisterKubeconfig, o.HostName, spec, h)
+		if err != nil {
+			return err
+		}
+		if err := reg.run(ctx); err != nil {
+			return err
+		}
 	}
 	for _, t := range o.Tenants {
 		name, uid, _ := strings.Cut(t, "=")

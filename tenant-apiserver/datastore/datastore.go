@@ -64,6 +64,8 @@ type EmbeddedOptions struct {
 	// Auth serves clients over TLS with client-certificate authentication and gives each
 	// tenant an etcd user limited to its prefix.
 	Auth bool
+	// ClientPort is the loopback port etcd serves clients on; 0 picks a free one.
+	ClientPort int
 }
 
 // Embedded starts an etcd server in this process, storing data in dir and serving clients
@@ -79,6 +81,9 @@ func EmbeddedWithOptions(ctx context.Context, dir string, opts EmbeddedOptions) 
 		return nil, err
 	}
 	clientPort, peerPort := ports[0], ports[1]
+	if opts.ClientPort != 0 {
+		clientPort = opts.ClientPort
+	}
 	cfg := embed.NewConfig()
 	cfg.Name = "vcp-tenants"
 	cfg.Dir = filepath.Join(dir, "etcd")

@@ -99,7 +99,11 @@ func (h *Host) adminHandler() http.Handler {
 	mux.HandleFunc("DELETE /tenants/{name}", h.authorized(func(w http.ResponseWriter, r *http.Request) {
 		deleteData := r.URL.Query().Get("deleteData") == "true"
 		if err := h.Remove(r.Context(), r.PathValue("name"), deleteData); err != nil {
-			writeError(w, http.StatusNotFound, err)
+			code := http.StatusInternalServerError
+			if errors.Is(err, ErrTenantNotFound) {
+				code = http.StatusNotFound
+			}
+			writeError(w, code, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

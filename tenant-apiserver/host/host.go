@@ -28,6 +28,7 @@ import (
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
+	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
 )
 
 // Options configure a host.
@@ -48,6 +49,9 @@ type Options struct {
 	DisableControllers bool
 	// AdminToken, when set, must be sent as a bearer token to the admin port's tenant API.
 	AdminToken string
+	// AdvertiseURL is the https URL clients reach the tenant port at, written into
+	// kubeconfigs. Default: the listener's address.
+	AdvertiseURL string
 }
 
 // TenantSpec describes a tenant to add.
@@ -62,14 +66,24 @@ type TenantSpec struct {
 	DisabledAPIs []string `json:"disabledAPIs,omitempty"`
 	// ExtraSANs are more names for the serving certificate.
 	ExtraSANs []string `json:"extraSANs,omitempty"`
+	// PKI, when given, is the tenant's root material (tenantpki.RootFiles: its CAs and
+	// service-account key), kept by whoever provisions the tenant so that any host can
+	// serve it with the same identity. Leaf certificates are issued by the host. Without
+	// it the host makes the roots itself. It is never written into the tenant's record.
+	PKI map[string][]byte `json:"pki,omitempty"`
 }
 
-var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
+var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 // Validate reports the first bad field of the spec.
 func (s TenantSpec) Validate() error {
 	if !nameRE.MatchString(s.Name) {
-		return fmt.Errorf("tenant name %q must be a DNS label of at most 40 characters starting with a letter", s.Name)
+		return fmt.Errorf("tenant name %q must be a DNS label (at most 63 characters) starting with a letter", s.Name)
+	}
+	if s.PKI != nil {
+		if err := tenantpki.ValidateRoots(s.PKI); err != nil {
+			return fmt.Errorf("tenant %s: %w", s.Name, err)
+		}
 	}
 	if s.UID == "" && s.KeyPrefix == "" {
 		return fmt.Errorf("tenant %s: uid is required (it keys the etcd prefix)", s.Name)
@@ -150,7 +164,12 @@ func (h *Host) Start() error {
 }
 
 // URL is the https URL every tenant is served at (with its own server name).
-func (h *Host) URL() string { return "https://" + h.ln.Addr().String() }
+func (h *Host) URL() string {
+	if h.opts.AdvertiseURL != "" {
+		return h.opts.AdvertiseURL
+	}
+	return "https://" + h.ln.Addr().String()
+}
 
 // AdminURL is the admin port's http URL.
 func (h *Host) AdminURL() string { return "http://" + h.adminL.Addr().String() }
@@ -184,7 +203,7 @@ func (h *Host) Add(ctx context.Context, spec TenantSpec) (*Tenant, error) {
 		t.stop()
 		return nil, err
 	}
-	if err := writeSpec(t.dir, spec); err != nil {
+	if err := writeRecord(t.dir, record{TenantSpec: spec}); err != nil {
 		return t, fmt.Errorf("tenant %s runs but was not recorded for restarts: %w", spec.Name, err)
 	}
 	return t, nil
@@ -194,7 +213,7 @@ func (h *Host) Add(ctx context.Context, spec TenantSpec) (*Tenant, error) {
 // so that a restarted host comes back with all its tenants and their data. It returns
 // the tenants it could not start, each with its error; the others run.
 func (h *Host) Restore(ctx context.Context) error {
-	specs, err := readSpecs(filepath.Join(h.opts.DataDir, "tenants"))
+	specs, err := readRunnableSpecs(filepath.Join(h.opts.DataDir, "tenants"))
 	if err != nil {
 		return err
 	}
@@ -211,31 +230,41 @@ func (h *Host) Restore(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Remove stops a tenant and frees what it held. With deleteData its etcd keys, its etcd
-// user and role (when the datastore has auth) and its PKI are deleted too; otherwise
-// adding it again brings it back with its data.
+// ErrTenantNotFound is returned for a tenant the host neither runs nor has a record of.
+var ErrTenantNotFound = errors.New("tenant not found on this host")
+
+// Remove stops a tenant and frees what it held. Without deleteData its record stays,
+// marked stopped, so that adding it again (or deleting its data later) finds its state
+// and Restore does not bring it back. With deleteData its etcd keys, its etcd user and
+// role (when the datastore has auth) and its PKI are deleted too. Both work for a tenant
+// that is already stopped; a tenant the host never had is ErrTenantNotFound.
 func (h *Host) Remove(ctx context.Context, name string, deleteData bool) error {
 	h.mu.Lock()
-	t, ok := h.tenants[name]
+	t, running := h.tenants[name]
 	delete(h.tenants, name)
 	h.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("tenant %s does not run on this host", name)
-	}
-	t.stop()
-	if err := os.Remove(specPath(t.dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	dir := h.tenantDir(name)
+	rec, err := readRecord(dir)
+	switch {
+	case running:
+		t.stop()
+		rec = record{TenantSpec: t.spec}
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("tenant %s: %w", name, ErrTenantNotFound)
+	case err != nil:
 		return err
 	}
 	if !deleteData {
-		return nil
+		rec.Stopped = true
+		return writeRecord(dir, rec)
 	}
-	if _, err := h.opts.Datastore.DeletePrefix(ctx, t.spec.prefix()); err != nil {
+	if _, err := h.opts.Datastore.DeletePrefix(ctx, rec.prefix()); err != nil {
 		return err
 	}
-	if err := h.opts.Datastore.DeleteTenantUser(ctx, t.spec.prefix()); err != nil {
+	if err := h.opts.Datastore.DeleteTenantUser(ctx, rec.prefix()); err != nil {
 		return err
 	}
-	return os.RemoveAll(t.dir)
+	return os.RemoveAll(dir)
 }
 
 // Tenant returns a running tenant.
@@ -306,22 +335,47 @@ func portOf(addr net.Addr) string {
 	return port
 }
 
-// specPath is where a running tenant's spec is recorded for Restore.
-func specPath(dir string) string { return filepath.Join(dir, "tenant.json") }
+// record is what the host keeps of a tenant in its directory: its spec (without the
+// root PKI, which lives in the PKI directory) and whether it was stopped.
+type record struct {
+	TenantSpec
+	Stopped bool `json:"stopped,omitempty"`
+}
 
-func writeSpec(dir string, spec TenantSpec) error {
-	b, err := json.MarshalIndent(spec, "", "  ")
+// recordPath is where a tenant's record is kept for Restore and Remove.
+func recordPath(dir string) string { return filepath.Join(dir, "tenant.json") }
+
+func writeRecord(dir string, rec record) error {
+	rec.PKI = nil
+	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := specPath(dir) + ".tmp"
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp := recordPath(dir) + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, specPath(dir))
+	return os.Rename(tmp, recordPath(dir))
 }
 
-func readSpecs(tenantsDir string) ([]TenantSpec, error) {
+func readRecord(dir string) (record, error) {
+	var rec record
+	b, err := os.ReadFile(recordPath(dir))
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("%s: %w", recordPath(dir), err)
+	}
+	return rec, nil
+}
+
+// readRunnableSpecs returns the specs of the tenants that were running when the host
+// stopped: those with a record not marked stopped.
+func readRunnableSpecs(tenantsDir string) ([]TenantSpec, error) {
 	entries, err := os.ReadDir(tenantsDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -331,18 +385,16 @@ func readSpecs(tenantsDir string) ([]TenantSpec, error) {
 	}
 	var specs []TenantSpec
 	for _, e := range entries {
-		b, err := os.ReadFile(specPath(filepath.Join(tenantsDir, e.Name())))
+		rec, err := readRecord(filepath.Join(tenantsDir, e.Name()))
 		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed tenant whose data was kept
+			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		var spec TenantSpec
-		if err := json.Unmarshal(b, &spec); err != nil {
-			return nil, fmt.Errorf("%s: %w", specPath(filepath.Join(tenantsDir, e.Name())), err)
+		if !rec.Stopped {
+			specs = append(specs, rec.TenantSpec)
 		}
-		specs = append(specs, spec)
 	}
 	return specs, nil
 }

@@ -121,6 +121,11 @@ func (t *Tenant) LoopbackConfig() *rest.Config {
 
 // start makes the PKI, starts the supervisor and waits for the first server to be ready.
 func (t *Tenant) start(ctx context.Context) error {
+	if t.spec.PKI != nil {
+		if _, err := tenantpki.WriteRoots(t.dir+"/pki", t.spec.PKI); err != nil {
+			return fmt.Errorf("tenant %s: PKI: %w", t.spec.Name, err)
+		}
+	}
 	files, _, err := tenantpki.Ensure(t.dir+"/pki", t.pkiRequest())
 	if err != nil {
 		return fmt.Errorf("tenant %s: PKI: %w", t.spec.Name, err)
