@@ -55,8 +55,16 @@ func TestDevUpDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Running() || len(c.Processes) != 5 {
-		t.Fatalf("after dev up: running=%v with %d processes, want all 5 running", c.Running(), len(c.Processes))
+	if !c.Running() || len(c.Processes) != 7 {
+		t.Fatalf("after dev up: running=%v with %d processes, want all 7 running (5 of the super cluster, tenant-apiserver, vc-manager)", c.Running(), len(c.Processes))
+	}
+	// The demo tenant answers through the kubeconfig dev up printed.
+	demo := filepath.Join(dir, "super", "demo.kubeconfig")
+	if !strings.Contains(out, "kubectl --kubeconfig "+demo+" get ns") {
+		t.Errorf("dev up does not print the demo tenant's kubectl command:\n%s", out)
+	}
+	if got := framework.Kubectl(t, binDir, demo, "get", "ns", "-o", "name"); !strings.Contains(got, "namespace/kube-system") {
+		t.Errorf("kubectl get ns in the demo tenant: %s", got)
 	}
 	// The printed kubeconfig works for kubectl.
 	kubectl := framework.Kubectl(t, binDir, kubeconfig, "get", "nodes", "-o", "name")

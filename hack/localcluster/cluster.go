@@ -48,6 +48,8 @@ type State struct {
 	Ready bool `json:"ready"`
 	// StartedAt is when the start began.
 	StartedAt time.Time `json:"startedAt"`
+	// Platform is where vcp's own components listen, once StartPlatform ran.
+	Platform *Platform `json:"platform,omitempty"`
 }
 
 // Cluster is a local super cluster started by Start or found by Load.
@@ -213,7 +215,7 @@ func (c *Cluster) startEtcd(ctx context.Context, port, peerPort, metricsPort int
 		"--quota-backend-bytes=8589934592",
 		"--log-level=warn",
 	}
-	p, err := c.start("etcd", args, []int{port, peerPort, metricsPort})
+	p, err := c.start("etcd", "etcd", args, []int{port, peerPort, metricsPort})
 	if err != nil {
 		return err
 	}
@@ -249,7 +251,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, certs *clusterPKI, port in
 		"--v=1",
 	}
 	args = append(args, c.cfg.ExtraAPIServerFlags...)
-	p, err := c.start("kube-apiserver", args, []int{port})
+	p, err := c.start("kube-apiserver", "kube-apiserver", args, []int{port})
 	if err != nil {
 		return err
 	}
@@ -335,7 +337,7 @@ func (c *Cluster) startControllers(ctx context.Context, certs *clusterPKI, kcmPo
 	}
 	procs := make([]*Process, len(comps))
 	for i, comp := range comps {
-		if procs[i], err = c.start(comp.name, comp.args, []int{comp.port}); err != nil {
+		if procs[i], err = c.start(comp.name, comp.name, comp.args, []int{comp.port}); err != nil {
 			return err
 		}
 	}
@@ -369,8 +371,8 @@ func kwokStageFiles(dir string) ([]string, error) {
 
 // start starts a component and records it in the state file right away, so that a stop
 // finds it even if this caller dies before the cluster is ready.
-func (c *Cluster) start(name string, args []string, ports []int) (*Process, error) {
-	binary, err := filepath.Abs(filepath.Join(c.cfg.BinDir, name))
+func (c *Cluster) start(name, binaryName string, args []string, ports []int) (*Process, error) {
+	binary, err := filepath.Abs(filepath.Join(c.cfg.BinDir, binaryName))
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,14 +109,44 @@ func (o *devOptions) up(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(out, "Super cluster ready in %s. Starting vcp (tenant-apiserver host, vc-manager)...\n", time.Since(start).Round(100*time.Millisecond))
+	if err := c.StartPlatform(ctx); err != nil {
+		return o.abandon(c, fmt.Errorf("start the platform: %w", err))
+	}
+	fmt.Fprintf(out, "Creating the demo tenant %q...\n", demoTenant)
+	if _, err := c.EnsureTenant(ctx, demoNamespace, demoTenant); err != nil {
+		return o.abandon(c, err)
+	}
 	fmt.Fprintf(out, "Ready in %s.\n%s\n", time.Since(start).Round(100*time.Millisecond), c.Summary())
 	printNextSteps(cmd, c)
 	return nil
 }
 
+// The demo tenant `make up` creates.
+const (
+	demoNamespace = "default"
+	demoTenant    = "demo"
+)
+
+// abandon stops what an up that failed half-way had started, so nothing is left running.
+func (o *devOptions) abandon(c *localcluster.Cluster, cause error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.Stop(ctx); err != nil {
+		return errors.Join(cause, fmt.Errorf("stop what was started: %w", err))
+	}
+	return cause
+}
+
 func printNextSteps(cmd *cobra.Command, c *localcluster.Cluster) {
-	fmt.Fprintf(cmd.OutOrStdout(), "Try:\n  kubectl --kubeconfig %s get nodes -L %s\n  (kubectl is in ./bin if it is not on your PATH)\nStop it with `make down` (`make down WIPE=1` also deletes its state).\n",
-		c.Kubeconfig, localcluster.NodePoolLabel)
+	fmt.Fprintf(cmd.OutOrStdout(), `Try:
+  kubectl --kubeconfig %s get ns                      # the demo tenant's own cluster
+  kubectl --kubeconfig %s get virtualclusters,tenanthosts -A
+  kubectl --kubeconfig %s get nodes -L %s
+  bin/vcctl tenant create team-a --wait                # another tenant (bin/vcctl tenant --help)
+  (kubectl is in ./bin if it is not on your PATH)
+Stop it with `+"`make down`"+` (`+"`make down WIPE=1`"+` also deletes its state).
+`, filepath.Join(c.Dir, demoTenant+".kubeconfig"), c.Kubeconfig, c.Kubeconfig, localcluster.NodePoolLabel)
 }
 
 func (o *devOptions) down(cmd *cobra.Command) error {

@@ -1,0 +1,44 @@
+package controller
+
+import (
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+)
+
+func TestPhaseOf(t *testing.T) {
+	now := metav1.Now()
+	tests := []struct {
+		name     string
+		ready    *metav1.Condition
+		deleting bool
+		want     tenancyv1alpha1.VirtualClusterPhase
+	}{
+		{name: "new", want: tenancyv1alpha1.PhasePending},
+		{name: "ready", ready: &metav1.Condition{Status: metav1.ConditionTrue, Reason: ReasonServing}, want: tenancyv1alpha1.PhaseRunning},
+		{name: "invalid spec", ready: &metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec}, want: tenancyv1alpha1.PhaseFailed},
+		{name: "paused", ready: &metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonPaused}, want: tenancyv1alpha1.PhasePaused},
+		{name: "no host yet", ready: &metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonNoHost}, want: tenancyv1alpha1.PhasePending},
+		{name: "starting", ready: &metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonStarting}, want: tenancyv1alpha1.PhaseProvisioning},
+		{name: "host error", ready: &metav1.Condition{Status: metav1.ConditionFalse, Reason: ReasonHostError}, want: tenancyv1alpha1.PhaseProvisioning},
+		{name: "deleting wins", ready: &metav1.Condition{Status: metav1.ConditionTrue, Reason: ReasonServing}, deleting: true, want: tenancyv1alpha1.PhaseDeleting},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vc := &tenancyv1alpha1.VirtualCluster{}
+			if tt.deleting {
+				vc.DeletionTimestamp = &now
+			}
+			if tt.ready != nil {
+				c := *tt.ready
+				c.Type = tenancyv1alpha1.ConditionReady
+				vc.Status.Conditions = []metav1.Condition{c}
+			}
+			if got := phaseOf(vc); got != tt.want {
+				t.Errorf("phaseOf() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
