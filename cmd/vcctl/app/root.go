@@ -18,5 +18,6 @@ func NewCommand(out, errOut io.Writer) *cobra.Command {
 	root.SetOut(out)
 	root.SetErr(errOut)
 	root.AddCommand(newDevCommand())
+	root.AddCommand(newTenantCommand())
 	return root
 }
