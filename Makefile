@@ -121,12 +121,17 @@ test-unit: ## Run only the tests that need no cluster.
 BENCH_TENANTS_N ?= 1,10,50,100
 
 .PHONY: bench
-bench: bench-tenants ## Run every benchmark (each prints a table with its baseline measured in the same run).
+bench: bench-tenants bench-provision ## Run every benchmark (each prints a table with its baseline measured in the same run).
 
 .PHONY: bench-tenants
 bench-tenants: tools ## tenant-apiserver P1 (add → kubectl get ns) and P2 (RSS/heap per idle tenant) next to a standalone kube-apiserver.
 	$(GO) build -o $(BIN)/bench-tenants ./bench/tenants
 	VCP_BIN_DIR=$(BIN) $(BIN)/bench-tenants -n $(BENCH_TENANTS_N) -p1 20
+
+.PHONY: bench-provision
+bench-provision: tools build ## Provisioning P1 (VirtualCluster created → `kubectl get ns` through its kubeconfig Secret), sequential and 10 at a time, next to the host alone.
+	$(GO) build -o $(BIN)/bench-provision ./bench/provision
+	VCP_BIN_DIR=$(BIN) $(BIN)/bench-provision -n 20 -parallel 10
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
