@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	vcctlapp "github.com/vcp-dev/vcp/cmd/vcctl/app"
 	"github.com/vcp-dev/vcp/e2e/framework"
 	"github.com/vcp-dev/vcp/hack/localcluster"
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
@@ -144,10 +146,40 @@ func TestProvisioning(t *testing.T) {
 		if vc.Status.Host != localcluster.LocalHostName || vc.Status.TenantKey != vc.TenantKey() || vc.Status.Endpoint == "" {
 			t.Errorf("status host=%q tenantKey=%q endpoint=%q", vc.Status.Host, vc.Status.TenantKey, vc.Status.Endpoint)
 		}
+		ds := &corev1.Secret{}
+		if err := p.admin.Get(ctx, client.ObjectKey{Namespace: "default", Name: "a-datastore"}, ds); err != nil {
+			t.Fatalf("datastore credentials Secret: %v", err)
+		}
+		if user, want := string(ds.Data["user"]), datastore.TenantUser("/vcp/"+string(vc.UID)+"/"); user != want || len(ds.Data["tls.key"]) == 0 {
+			t.Errorf("datastore Secret: user %q (want %q), %d bytes of key", user, want, len(ds.Data["tls.key"]))
+		}
 		out := framework.Kubectl(t, p.binDir, p.kubeconfig(vc), "get", "ns", "kube-system", "-o", "name")
 		if strings.TrimSpace(out) != "namespace/kube-system" {
 			t.Errorf("kubectl get ns in the tenant: %q", out)
 		}
+	})
+
+	t.Run("vcctl tenant create --wait, kubeconfig and list against the manager", func(t *testing.T) {
+		vcctl := func(args ...string) string {
+			t.Helper()
+			var out bytes.Buffer
+			cmd := vcctlapp.NewCommand(&out, &out)
+			cmd.SetArgs(append(args, "--kubeconfig", p.cluster.Kubeconfig))
+			if err := cmd.ExecuteContext(t.Context()); err != nil {
+				t.Fatalf("vcctl %s: %v\n%s", strings.Join(args, " "), err, out.String())
+			}
+			return out.String()
+		}
+		if out := vcctl("tenant", "create", "cli", "--runtime-class", "kata", "--node-pool", "dedicated-a", "--wait", "--timeout", "1m"); !strings.Contains(out, "is ready") {
+			t.Errorf("create --wait does not report the tenant ready:\n%s", out)
+		}
+		file := filepath.Join(t.TempDir(), "cli.kubeconfig")
+		vcctl("tenant", "kubeconfig", "cli", "--file", file)
+		framework.Kubectl(t, p.binDir, file, "get", "ns", "default")
+		if out := vcctl("tenant", "list"); !strings.Contains(out, "cli") || !strings.Contains(out, "Running") {
+			t.Errorf("tenant list does not show cli Running:\n%s", out)
+		}
+		vcctl("tenant", "delete", "cli", "--wait", "--timeout", "1m")
 	})
 
 	t.Run("what the schema cannot check fails with a condition naming the field, nothing created", func(t *testing.T) {

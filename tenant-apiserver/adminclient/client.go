@@ -35,6 +35,17 @@ type Status struct {
 	Error    string `json:"error,omitempty"`
 }
 
+// Datastore is how a tenant reaches its datastore (host.DatastoreCredentials on the
+// wire): User and the certificates are set when the datastore has per-tenant users.
+type Datastore struct {
+	Endpoints []string `json:"endpoints"`
+	Prefix    string   `json:"prefix"`
+	User      string   `json:"user,omitempty"`
+	CACert    []byte   `json:"caCert,omitempty"`
+	Cert      []byte   `json:"cert,omitempty"`
+	Key       []byte   `json:"key,omitempty"`
+}
+
 // ErrNotFound is returned when the host has no such tenant.
 var ErrNotFound = errors.New("tenant not found on host")
 
@@ -75,6 +86,13 @@ func (c *Client) Kubeconfig(ctx context.Context, name string) ([]byte, error) {
 	var raw rawBody
 	err := c.do(ctx, http.MethodGet, "/tenants/"+url.PathEscape(name)+"/kubeconfig", nil, &raw)
 	return raw, err
+}
+
+// Datastore returns the running tenant's datastore credentials.
+func (c *Client) Datastore(ctx context.Context, name string) (Datastore, error) {
+	var d Datastore
+	err := c.do(ctx, http.MethodGet, "/tenants/"+url.PathEscape(name)+"/datastore", nil, &d)
+	return d, err
 }
 
 // List returns the status of every tenant the host runs.

@@ -36,7 +36,9 @@ func init() {
 // healthy; ?verbose lists them), /metrics (upstream process-wide metrics plus per-tenant
 // vcp_tenant_* series) and the tenant API: GET /tenants, PUT /tenants/{name} (body: a
 // TenantSpec; idempotent), DELETE /tenants/{name}[?deleteData=true] and
-// GET /tenants/{name}/kubeconfig. The tenant API requires Options.AdminToken when set.
+// GET /tenants/{name}/kubeconfig and GET /tenants/{name}/datastore (the tenant's etcd
+// endpoints, prefix, user and client certificate). The tenant API requires
+// Options.AdminToken when set.
 func (h *Host) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
@@ -116,6 +118,19 @@ func (h *Host) adminHandler() http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(kc)
+	}))
+	mux.HandleFunc("GET /tenants/{name}/datastore", h.authorized(func(w http.ResponseWriter, r *http.Request) {
+		t, ok := h.Tenant(r.PathValue("name"))
+		if !ok {
+			writeError(w, http.StatusNotFound, fmt.Errorf("tenant %s: %w", r.PathValue("name"), ErrTenantNotFound))
+			return
+		}
+		creds, err := t.DatastoreCredentials()
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, creds)
 	}))
 	metricsHandler := legacyregistry.Handler()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {

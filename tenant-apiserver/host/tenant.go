@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -107,6 +108,41 @@ func (t *Tenant) Kubeconfig() ([]byte, error) {
 		return nil, fmt.Errorf("tenant %s has no PKI yet", t.spec.Name)
 	}
 	return files.Kubeconfig(t.spec.Name, t.h.URL()+t.h.PathPrefix(t.spec.Name), t.h.ServerName(t.spec.Name))
+}
+
+// DatastoreCredentials is how a tenant reaches its datastore: endpoints, its key prefix
+// and, when the datastore has auth, its etcd user with that user's client certificate.
+type DatastoreCredentials struct {
+	Endpoints []string `json:"endpoints"`
+	Prefix    string   `json:"prefix"`
+	User      string   `json:"user,omitempty"`
+	CACert    []byte   `json:"caCert,omitempty"`
+	Cert      []byte   `json:"cert,omitempty"`
+	Key       []byte   `json:"key,omitempty"`
+}
+
+// DatastoreCredentials returns the tenant's datastore credentials. Without datastore
+// auth the tenant shares the host's connection and only endpoints and prefix are given.
+func (t *Tenant) DatastoreCredentials() (DatastoreCredentials, error) {
+	t.mu.Lock()
+	etcd := t.etcd
+	t.mu.Unlock()
+	c := DatastoreCredentials{Endpoints: etcd.Endpoints, Prefix: t.spec.prefix()}
+	if !t.h.opts.Datastore.AuthEnabled() {
+		return c, nil
+	}
+	c.User = datastore.TenantUser(c.Prefix)
+	for _, f := range []struct {
+		path string
+		dst  *[]byte
+	}{{etcd.CAFile, &c.CACert}, {etcd.CertFile, &c.Cert}, {etcd.KeyFile, &c.Key}} {
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return c, fmt.Errorf("tenant %s datastore credentials: %w", t.spec.Name, err)
+		}
+		*f.dst = b
+	}
+	return c, nil
 }
 
 // LoopbackConfig is a privileged in-process client of the tenant's API server.

@@ -2,10 +2,13 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +34,7 @@ type HostAPI interface {
 	Put(ctx context.Context, t adminclient.Tenant) (adminclient.Status, error)
 	Delete(ctx context.Context, name string, deleteData bool) error
 	Kubeconfig(ctx context.Context, name string) ([]byte, error)
+	Datastore(ctx context.Context, name string) (adminclient.Datastore, error)
 }
 
 // Reconciler turns VirtualClusters into running tenants.
@@ -139,6 +143,7 @@ func (r *Reconciler) validate(ctx context.Context, vc *tenancyv1alpha1.VirtualCl
 
 func pkiSecretName(vc *tenancyv1alpha1.VirtualCluster) string        { return vc.Name + "-pki" }
 func kubeconfigSecretName(vc *tenancyv1alpha1.VirtualCluster) string { return vc.Name + "-kubeconfig" }
+func datastoreSecretName(vc *tenancyv1alpha1.VirtualCluster) string  { return vc.Name + "-datastore" }
 
 // tenantSecret is a Secret made for the tenant: labelled with its key and owned by it.
 func tenantSecret(vc *tenancyv1alpha1.VirtualCluster, name string, data map[string][]byte) *corev1.Secret {
@@ -259,7 +264,19 @@ func (r *Reconciler) ensureControlPlane(ctx context.Context, vc *tenancyv1alpha1
 		notReady(vc, tenancyv1alpha1.ConditionControlPlaneReady, ReasonHostError, err.Error())
 		return false, 10 * time.Second, nil
 	}
-	setCondition(vc, tenancyv1alpha1.ConditionDatastoreReady, metav1.ConditionTrue, ReasonProvisioned, "etcd key prefix "+status.Prefix)
+	creds, err := hostAPI.Datastore(ctx, vc.TenantKey())
+	if err != nil {
+		notReady(vc, tenancyv1alpha1.ConditionDatastoreReady, ReasonHostError, "get the tenant's datastore credentials: "+err.Error())
+		return false, 10 * time.Second, nil
+	}
+	if err := r.applySecret(ctx, tenantSecret(vc, datastoreSecretName(vc), datastoreSecretData(creds))); err != nil {
+		return false, 0, err
+	}
+	msg := "etcd key prefix " + status.Prefix
+	if creds.User != "" {
+		msg += " as etcd user " + creds.User
+	}
+	setCondition(vc, tenancyv1alpha1.ConditionDatastoreReady, metav1.ConditionTrue, ReasonProvisioned, msg+"; credentials in Secret "+datastoreSecretName(vc))
 	if !status.Healthy {
 		notReady(vc, tenancyv1alpha1.ConditionControlPlaneReady, ReasonStarting, "host reports the tenant API server unhealthy: "+status.Error)
 		return false, 5 * time.Second, nil
@@ -286,20 +303,8 @@ func (r *Reconciler) ensureKubeconfig(ctx context.Context, vc *tenancyv1alpha1.V
 		return false, 10 * time.Second, nil
 	}
 	want := tenantSecret(vc, kubeconfigSecretName(vc), map[string][]byte{tenancyv1alpha1.KubeconfigSecretKey: kc})
-	got := &corev1.Secret{}
-	switch err := r.Reader.Get(ctx, client.ObjectKeyFromObject(want), got); {
-	case apierrors.IsNotFound(err):
-		if err := r.Client.Create(ctx, want); err != nil {
-			return false, 0, err
-		}
-	case err != nil:
+	if err := r.applySecret(ctx, want); err != nil {
 		return false, 0, err
-	case string(got.Data[tenancyv1alpha1.KubeconfigSecretKey]) != string(kc):
-		base := got.DeepCopy()
-		got.Data = want.Data
-		if err := r.Client.Patch(ctx, got, client.MergeFrom(base)); err != nil {
-			return false, 0, err
-		}
 	}
 	vc.Status.KubeconfigSecretRef = &tenancyv1alpha1.SecretKeyReference{Name: want.Name, Key: tenancyv1alpha1.KubeconfigSecretKey}
 	if err := answers(ctx, kc); err != nil {
@@ -308,6 +313,31 @@ func (r *Reconciler) ensureKubeconfig(ctx context.Context, vc *tenancyv1alpha1.V
 	}
 	setCondition(vc, tenancyv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonServing, "the tenant answers at "+vc.Status.Endpoint)
 	return true, 0, nil
+}
+
+// applySecret creates want, or sets its data when the Secret exists with other data.
+func (r *Reconciler) applySecret(ctx context.Context, want *corev1.Secret) error {
+	got := &corev1.Secret{}
+	switch err := r.Reader.Get(ctx, client.ObjectKeyFromObject(want), got); {
+	case apierrors.IsNotFound(err):
+		return client.IgnoreAlreadyExists(r.Client.Create(ctx, want))
+	case err != nil:
+		return err
+	case !maps.EqualFunc(got.Data, want.Data, bytes.Equal):
+		base := got.DeepCopy()
+		got.Data = want.Data
+		return r.Client.Patch(ctx, got, client.MergeFrom(base))
+	}
+	return nil
+}
+
+// datastoreSecretData lays out a tenant's datastore credentials as Secret keys.
+func datastoreSecretData(d adminclient.Datastore) map[string][]byte {
+	data := map[string][]byte{"endpoints": []byte(strings.Join(d.Endpoints, ",")), "prefix": []byte(d.Prefix)}
+	if d.User != "" {
+		data["user"], data["ca.crt"], data["tls.crt"], data["tls.key"] = []byte(d.User), d.CACert, d.Cert, d.Key
+	}
+	return data
 }
 
 // answers checks /readyz with the kubeconfig's credentials, as a tenant's kubectl would.
