@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/bench/internal/stats"
 	"github.com/vcp-dev/vcp/hack/localcluster"
 	"github.com/vcp-dev/vcp/tenant-apiserver/adminclient"
 )
@@ -109,8 +109,8 @@ func run(n, parallel int) error {
 	fmt.Println("| measure | p50 | p95 | p50 vs host alone |")
 	fmt.Println("|---|---|---|---|")
 	row := func(name string, ds []time.Duration) {
-		fmt.Printf("| %s | %s | %s | %.2f× |\n", name, percentile(ds, 50).Round(time.Millisecond), percentile(ds, 95).Round(time.Millisecond),
-			percentile(ds, 50).Seconds()/percentile(direct, 50).Seconds())
+		fmt.Printf("| %s | %s | %s | %.2f× |\n", name, stats.Percentile(ds, 50).Round(time.Millisecond), stats.Percentile(ds, 95).Round(time.Millisecond),
+			stats.Percentile(ds, 50).Seconds()/stats.Percentile(direct, 50).Seconds())
 	}
 	row("baseline: host admin API PUT → `kubectl get ns` (no manager)", direct)
 	row("P1 sequential", seq)
@@ -194,11 +194,4 @@ func (b *bench) kubectlWorks(name string, kubeconfig []byte) error {
 		return fmt.Errorf("kubectl get ns on %s: %v: %s", name, err, out)
 	}
 	return nil
-}
-
-func percentile(ds []time.Duration, p int) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := (len(s)*p + 99) / 100
-	return s[max(0, min(len(s)-1, i-1))]
 }

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vcp-dev/vcp/bench/internal/stats"
 	"github.com/vcp-dev/vcp/hack/localcluster"
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/host"
@@ -183,7 +184,7 @@ func printTable(w *os.File, sa standaloneResult, p1 []time.Duration, base memPoi
 	mb := func(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
 	fmt.Fprintf(w, "\ntenant-apiserver density and start-up (GOMAXPROCS=%d, controllers=%v)\n\n", runtime.GOMAXPROCS(0), controllers)
 	fmt.Fprintf(w, "| measure | vcp tenant-apiserver host | standalone kube-apiserver | ratio |\n|---|---|---|---|\n")
-	p50, p95 := percentile(p1, 50), percentile(p1, 95)
+	p50, p95 := stats.Percentile(p1, 50), stats.Percentile(p1, 95)
 	fmt.Fprintf(w, "| P1 add → `kubectl get ns` ok, p50 (n=%d) | %s | %s (exec → /readyz) | %.2f |\n", len(p1), p50.Round(time.Millisecond), sa.ready.Round(time.Millisecond), p50.Seconds()/sa.ready.Seconds())
 	fmt.Fprintf(w, "| P1 p95 | %s | | |\n", p95.Round(time.Millisecond))
 	for _, p := range points {
@@ -197,14 +198,4 @@ func printTable(w *os.File, sa standaloneResult, p1 []time.Duration, base memPoi
 	fmt.Fprintf(w, "| etcd connections per tenant (N=%d) | %.1f | %d | |\n", last.n, float64(last.etcdConn-base.etcdConn)/float64(last.n), sa.etcdConns)
 	fmt.Fprintf(w, "\nhost process: baseline %s RSS, %s heap, %d goroutines; at N=%d: %s RSS, %s heap, %d goroutines\n",
 		mb(base.rss), mb(base.heap), base.goroutines, last.n, mb(last.rss), mb(last.heap), last.goroutines)
-}
-
-func percentile(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := (len(s)*p + 99) / 100
-	return s[max(0, min(len(s)-1, i-1))]
 }

@@ -93,3 +93,12 @@ func Kubectl(t testing.TB, binDir, kubeconfig string, args ...string) string {
 	}
 	return string(out)
 }
+
+// InstallCRDs installs vcp's CRDs (what the chart ships) into the cluster and waits until
+// they are established.
+func InstallCRDs(t testing.TB, c *Cluster) {
+	t.Helper()
+	if err := localcluster.InstallCRDs(t.Context(), c.Config); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,23 +1,17 @@
 package v1alpha1_test
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
-	"github.com/vcp-dev/vcp/config/crd"
 	"github.com/vcp-dev/vcp/e2e/framework"
 	"github.com/vcp-dev/vcp/hack/localcluster"
 )
@@ -30,7 +24,7 @@ var vcResource = tenancyv1alpha1.GroupVersion.WithResource("virtualclusters")
 func TestVirtualClusterCRDValidation(t *testing.T) {
 	cluster := framework.StartCluster(t, localcluster.Config{ControlPlaneOnly: true})
 	ctx := t.Context()
-	installCRDs(ctx, t, cluster)
+	framework.InstallCRDs(t, cluster)
 	vcs := dynamic.NewForConfigOrDie(cluster.Config).Resource(vcResource).Namespace("default")
 
 	tests := []struct {
@@ -208,33 +202,4 @@ func vcObject(t *testing.T, y string) *unstructured.Unstructured {
 	body["kind"] = "VirtualCluster"
 	body["metadata"] = map[string]any{"name": name}
 	return &unstructured.Unstructured{Object: body}
-}
-
-func installCRDs(ctx context.Context, t *testing.T, cluster *framework.Cluster) {
-	t.Helper()
-	crds, err := crd.CRDs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := apiextensionsclient.NewForConfigOrDie(cluster.Config)
-	for _, c := range crds {
-		if _, err := client.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, c, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("install CRD %s: %v", c.Name, err)
-		}
-		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			got, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, c.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			for _, cond := range got.Status.Conditions {
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			t.Fatalf("CRD %s not established: %v", c.Name, err)
-		}
-	}
 }

@@ -13,8 +13,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	nodev1 "k8s.io/api/node/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -26,7 +24,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
-	"github.com/vcp-dev/vcp/config/crd"
 	"github.com/vcp-dev/vcp/e2e/framework"
 	"github.com/vcp-dev/vcp/hack/localcluster"
 )
@@ -256,36 +253,6 @@ func runVcctl(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errOut.String(), err
 }
 
-// installCRDs installs vcp's CRDs and waits until they are established.
-func installCRDs(ctx context.Context, t *testing.T, cluster *framework.Cluster) {
-	t.Helper()
-	crds, err := crd.CRDs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	crdClient := apiextensionsclient.NewForConfigOrDie(cluster.Config)
-	for _, c := range crds {
-		if _, err := crdClient.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, c, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("install CRD %s: %v", c.Name, err)
-		}
-		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			got, err := crdClient.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, c.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			for _, cond := range got.Status.Conditions {
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			t.Fatalf("CRD %s not established: %v", c.Name, err)
-		}
-	}
-}
-
 func wantErrContaining(t *testing.T, err error, want ...string) {
 	t.Helper()
 	if err == nil {
@@ -303,7 +270,7 @@ func wantErrContaining(t *testing.T, err error, want ...string) {
 func TestTenantCommands(t *testing.T) {
 	cluster := framework.StartCluster(t, localcluster.Config{ControlPlaneOnly: true})
 	ctx := t.Context()
-	installCRDs(ctx, t, cluster)
+	framework.InstallCRDs(t, cluster)
 	scheme, err := newScheme()
 	if err != nil {
 		t.Fatal(err)
