@@ -39,19 +39,24 @@ func main() {
 	p1 := flag.Int("p1", 20, "tenants to time for P1")
 	settle := flag.Duration("settle", 20*time.Second, "idle time before measuring memory")
 	controllers := flag.Bool("controllers", true, "run each tenant's controllers")
+	etcdMode := flag.String("etcd", "external", "external: the host uses an etcd process (as in production); embedded: etcd runs inside the host process and its memory counts as the host's")
 	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile at the largest N to this file")
 	flag.StringVar(&goroutineProfile, "goroutineprofile", "", "write a goroutine profile at the largest N to this file")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the P1 phase (adding the timed tenants) to this file")
 	flag.Parse()
 	counts, err := parseCounts(*nList)
 	if err != nil {
 		fail(err)
 	}
-	if err := run(counts, *p1, *settle, *controllers); err != nil {
+	if *etcdMode != "external" && *etcdMode != "embedded" {
+		fail(fmt.Errorf("-etcd must be external or embedded, got %q", *etcdMode))
+	}
+	if err := run(counts, *p1, *settle, *controllers, *etcdMode == "embedded"); err != nil {
 		fail(err)
 	}
 }
 
-var memProfile, goroutineProfile string
+var memProfile, goroutineProfile, cpuProfile string
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench-tenants:", err)
@@ -73,11 +78,11 @@ func parseCounts(s string) ([]int, error) {
 
 type memPoint struct {
 	n                    int
-	rss, heap            uint64
+	rss, heap, stacks    uint64
 	goroutines, etcdConn int
 }
 
-func run(counts []int, p1 int, settle time.Duration, controllers bool) error {
+func run(counts []int, p1 int, settle time.Duration, controllers, embedded bool) error {
 	ctx := context.Background()
 	binDir, err := localcluster.FindBinDir()
 	if err != nil {
@@ -90,12 +95,23 @@ func run(counts []int, p1 int, settle time.Duration, controllers bool) error {
 	defer os.RemoveAll(dir)
 
 	fmt.Fprintln(os.Stderr, "standalone kube-apiserver: measuring start time and idle RSS...")
-	standalone, err := measureStandalone(ctx, binDir, dir, settle)
+	standaloneCluster, standalone, err := measureStandalone(ctx, binDir, dir, settle)
+	if standaloneCluster != nil {
+		defer func() { _ = standaloneCluster.Stop(context.Background()) }()
+	}
 	if err != nil {
 		return fmt.Errorf("standalone kube-apiserver: %w", err)
 	}
-
-	ds, err := datastore.Embedded(ctx, filepath.Join(dir, "host"))
+	// The standalone API server is done; its etcd process serves the host when -etcd=external.
+	if err := standaloneCluster.Kill("kube-apiserver"); err != nil {
+		return err
+	}
+	var ds *datastore.Datastore
+	if embedded {
+		ds, err = datastore.Embedded(ctx, filepath.Join(dir, "host"))
+	} else {
+		ds, err = datastore.External(ctx, datastore.ClientConfig{Endpoints: []string{standaloneCluster.EtcdURL}})
+	}
 	if err != nil {
 		return err
 	}
@@ -144,9 +160,22 @@ func run(counts []int, p1 int, settle time.Duration, controllers bool) error {
 	var points []memPoint
 	total := max(p1, counts[len(counts)-1])
 	fmt.Fprintf(os.Stderr, "adding %d tenants one by one (P1 times the first %d)...\n", total, p1)
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
 	for added < total {
 		if err := add(added < p1); err != nil {
 			return err
+		}
+		if added == p1 && cpuProfile != "" {
+			pprof.StopCPUProfile()
 		}
 		if slices.Contains(counts, added) {
 			fmt.Fprintf(os.Stderr, "P2: %d tenants; idling %s before measuring...\n", added, settle)
@@ -167,7 +196,7 @@ func run(counts []int, p1 int, settle time.Duration, controllers bool) error {
 		}
 		_ = f.Close()
 	}
-	printTable(os.Stdout, standalone, p1Times, base, points, controllers)
+	printTable(os.Stdout, standalone, p1Times, base, points, controllers, embedded)
 	return nil
 }
 
@@ -177,12 +206,16 @@ func measure(n, etcdPort int) memPoint {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memPoint{n: n, rss: rssOf(os.Getpid()), heap: ms.HeapAlloc, goroutines: runtime.NumGoroutine(), etcdConn: etcdConnections(etcdPort)}
+	return memPoint{n: n, rss: rssOf(os.Getpid()), heap: ms.HeapAlloc, stacks: ms.StackInuse, goroutines: runtime.NumGoroutine(), etcdConn: etcdConnections(etcdPort)}
 }
 
-func printTable(w *os.File, sa standaloneResult, p1 []time.Duration, base memPoint, points []memPoint, controllers bool) {
+func printTable(w *os.File, sa standaloneResult, p1 []time.Duration, base memPoint, points []memPoint, controllers, embedded bool) {
 	mb := func(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
-	fmt.Fprintf(w, "\ntenant-apiserver density and start-up (GOMAXPROCS=%d, controllers=%v)\n\n", runtime.GOMAXPROCS(0), controllers)
+	etcd := "an etcd process (as in production)"
+	if embedded {
+		etcd = "etcd embedded in the host process (its memory counted as the host's)"
+	}
+	fmt.Fprintf(w, "\ntenant-apiserver density and start-up (GOMAXPROCS=%d, controllers=%v, datastore: %s)\n\n", runtime.GOMAXPROCS(0), controllers, etcd)
 	fmt.Fprintf(w, "| measure | vcp tenant-apiserver host | standalone kube-apiserver | ratio |\n|---|---|---|---|\n")
 	p50, p95 := stats.Percentile(p1, 50), stats.Percentile(p1, 95)
 	fmt.Fprintf(w, "| P1 add → `kubectl get ns` ok, p50 (n=%d) | %s | %s (exec → /readyz) | %.2f |\n", len(p1), p50.Round(time.Millisecond), sa.ready.Round(time.Millisecond), p50.Seconds()/sa.ready.Seconds())
@@ -194,6 +227,7 @@ func printTable(w *os.File, sa standaloneResult, p1 []time.Duration, base memPoi
 			p.n, dRSS/1e6, dHeap/1e6, mb(sa.rss), dRSS/float64(sa.rss))
 	}
 	last := points[len(points)-1]
+	fmt.Fprintf(w, "| goroutine stacks per tenant (N=%d) | %.1f MB | | |\n", last.n, float64(int64(last.stacks)-int64(base.stacks))/float64(last.n)/1e6)
 	fmt.Fprintf(w, "| goroutines per tenant (N=%d) | %.0f | %d | |\n", last.n, float64(last.goroutines-base.goroutines)/float64(last.n), sa.goroutines)
 	fmt.Fprintf(w, "| etcd connections per tenant (N=%d) | %.1f | %d | |\n", last.n, float64(last.etcdConn-base.etcdConn)/float64(last.n), sa.etcdConns)
 	fmt.Fprintf(w, "\nhost process: baseline %s RSS, %s heap, %d goroutines; at N=%d: %s RSS, %s heap, %d goroutines\n",

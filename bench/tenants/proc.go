@@ -33,16 +33,21 @@ var leanFlags = []string{
 
 // measureStandalone starts etcd and a lean kube-apiserver built by `make tools` as
 // separate processes and measures the API server's start time, idle RSS, goroutines and
-// etcd connections.
-func measureStandalone(ctx context.Context, binDir, dir string, settle time.Duration) (standaloneResult, error) {
+// etcd connections. It returns the cluster, whose etcd the caller may go on using; the
+// caller stops it.
+func measureStandalone(ctx context.Context, binDir, dir string, settle time.Duration) (*localcluster.Cluster, standaloneResult, error) {
 	c, err := localcluster.Start(ctx, localcluster.Config{
 		Dir: dir + "/standalone", BinDir: binDir, ControlPlaneOnly: true,
 		ExtraAPIServerFlags: leanFlags,
 	})
 	if err != nil {
-		return standaloneResult{}, err
+		return nil, standaloneResult{}, err
 	}
-	defer func() { _ = c.Stop(context.Background()) }()
+	res, err := measureAPIServer(c, settle)
+	return c, res, err
+}
+
+func measureAPIServer(c *localcluster.Cluster, settle time.Duration) (standaloneResult, error) {
 	var res standaloneResult
 	var pid int
 	for _, p := range c.Processes {
