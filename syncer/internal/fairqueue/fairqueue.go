@@ -1,0 +1,196 @@
+// Package fairqueue is the syncer's work queue: one FIFO per tenant, served round-robin
+// by weight, so a tenant that queues thousands of items delays another tenant by at most
+// one round (the sum of the weights), never by its backlog.
+//
+// Within a tenant it behaves like client-go's workqueue: an item is queued at most once,
+// an item being processed is not handed out again until Done, and an item added while it
+// is processed is queued again at Done.
+package fairqueue
+
+import (
+	"sync"
+	"time"
+)
+
+// Queue hands out (tenant, item) pairs fairly across tenants.
+type Queue[T comparable] struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+
+	tenants map[string]*tenantQueue[T]
+	// ring is the round-robin order of tenants with queued items.
+	ring []string
+	// next is the ring position served next; credit is what that tenant has left this round.
+	next   int
+	credit int
+
+	shuttingDown bool
+}
+
+type tenantQueue[T comparable] struct {
+	weight     int
+	items      []T
+	queued     map[T]bool
+	processing map[T]bool
+	dirty      map[T]bool
+	inRing     bool
+}
+
+// New returns an empty queue.
+func New[T comparable]() *Queue[T] {
+	q := &Queue[T]{tenants: map[string]*tenantQueue[T]{}}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+func (q *Queue[T]) tenant(name string) *tenantQueue[T] {
+	t, ok := q.tenants[name]
+	if !ok {
+		t = &tenantQueue[T]{weight: 1, queued: map[T]bool{}, processing: map[T]bool{}, dirty: map[T]bool{}}
+		q.tenants[name] = t
+	}
+	return t
+}
+
+// SetWeight sets a tenant's share: it gets up to weight items per round. Weights below 1
+// count as 1.
+func (q *Queue[T]) SetWeight(tenant string, weight int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.tenant(tenant).weight = max(1, weight)
+}
+
+// Add queues item for tenant unless it is queued already.
+func (q *Queue[T]) Add(tenant string, item T) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.shuttingDown {
+		return
+	}
+	t := q.tenant(tenant)
+	if t.processing[item] {
+		t.dirty[item] = true
+		return
+	}
+	q.enqueue(tenant, t, item)
+}
+
+func (q *Queue[T]) enqueue(name string, t *tenantQueue[T], item T) {
+	if t.queued[item] {
+		return
+	}
+	t.queued[item] = true
+	t.items = append(t.items, item)
+	if !t.inRing {
+		t.inRing = true
+		q.ring = append(q.ring, name)
+	}
+	q.cond.Signal()
+}
+
+// AddAfter queues item for tenant once d has passed.
+func (q *Queue[T]) AddAfter(tenant string, item T, d time.Duration) {
+	if d <= 0 {
+		q.Add(tenant, item)
+		return
+	}
+	time.AfterFunc(d, func() { q.Add(tenant, item) })
+}
+
+// Get blocks until an item is available and returns it with its tenant; shutdown is true
+// once the queue is shut down and empty. The caller must call Done when finished.
+func (q *Queue[T]) Get() (tenant string, item T, shutdown bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.ring) == 0 && !q.shuttingDown {
+		q.cond.Wait()
+	}
+	if len(q.ring) == 0 {
+		var zero T
+		return "", zero, true
+	}
+	if q.next >= len(q.ring) {
+		q.next, q.credit = 0, 0
+	}
+	name := q.ring[q.next]
+	t := q.tenants[name]
+	if q.credit == 0 {
+		q.credit = t.weight
+	}
+	item = t.items[0]
+	var zero T
+	t.items[0] = zero
+	t.items = t.items[1:]
+	delete(t.queued, item)
+	t.processing[item] = true
+	q.credit--
+	if len(t.items) == 0 {
+		// Out of the ring until it has work again; the next tenant moves into this slot.
+		t.inRing = false
+		q.ring = append(q.ring[:q.next], q.ring[q.next+1:]...)
+		q.credit = 0
+	} else if q.credit == 0 {
+		q.next++
+	}
+	return name, item, false
+}
+
+// Done marks item finished; if it was added again meanwhile, it is queued again.
+func (q *Queue[T]) Done(tenant string, item T) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t, ok := q.tenants[tenant]
+	if !ok {
+		return
+	}
+	delete(t.processing, item)
+	if t.dirty[item] {
+		delete(t.dirty, item)
+		if !q.shuttingDown {
+			q.enqueue(tenant, t, item)
+		}
+	}
+}
+
+// Len is how many items a tenant has queued (not counting those being processed).
+func (q *Queue[T]) Len(tenant string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if t, ok := q.tenants[tenant]; ok {
+		return len(t.items)
+	}
+	return 0
+}
+
+// RemoveTenant drops a tenant's queued items and its weight; items being processed may
+// still be Done.
+func (q *Queue[T]) RemoveTenant(tenant string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	t, ok := q.tenants[tenant]
+	if !ok {
+		return
+	}
+	if t.inRing {
+		for i, name := range q.ring {
+			if name == tenant {
+				q.ring = append(q.ring[:i], q.ring[i+1:]...)
+				if i < q.next {
+					q.next--
+				} else if i == q.next {
+					q.credit = 0
+				}
+				break
+			}
+		}
+	}
+	delete(q.tenants, tenant)
+}
+
+// ShutDown makes Get return shutdown once the queue is empty and drops later Adds.
+func (q *Queue[T]) ShutDown() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.shuttingDown = true
+	q.cond.Broadcast()
+}

@@ -1,0 +1,187 @@
+package fairqueue
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// drain takes n items and returns "tenant:item" in the order served, calling Done on each.
+func drain(t *testing.T, q *Queue[string], n int) []string {
+	t.Helper()
+	var out []string
+	for range n {
+		tenant, item, shutdown := q.Get()
+		if shutdown {
+			t.Fatalf("queue shut down after %d items", len(out))
+		}
+		out = append(out, tenant+":"+item)
+		q.Done(tenant, item)
+	}
+	return out
+}
+
+func TestFairness(t *testing.T) {
+	tests := []struct {
+		name    string
+		weights map[string]int
+		adds    []string // "tenant:item", in order
+		want    string   // served order, comma separated
+	}{
+		{
+			name: "round-robin with equal weights",
+			adds: []string{"a:1", "a:2", "a:3", "b:1", "b:2", "c:1"},
+			want: "a:1,b:1,c:1,a:2,b:2,a:3",
+		},
+		{
+			name:    "weights give shares per round",
+			weights: map[string]int{"a": 3, "b": 1},
+			adds:    []string{"a:1", "a:2", "a:3", "a:4", "a:5", "b:1", "b:2"},
+			want:    "a:1,a:2,a:3,b:1,a:4,a:5,b:2",
+		},
+		{
+			name: "an item queued twice is served once",
+			adds: []string{"a:1", "a:1", "b:1", "a:1"},
+			want: "a:1,b:1",
+		},
+		{
+			name:    "a tenant that runs dry leaves the ring",
+			weights: map[string]int{"a": 2},
+			adds:    []string{"a:1", "b:1", "b:2", "c:1"},
+			want:    "a:1,b:1,c:1,b:2",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := New[string]()
+			for tenant, w := range tt.weights {
+				q.SetWeight(tenant, w)
+			}
+			for _, a := range tt.adds {
+				tenant, item, _ := strings.Cut(a, ":")
+				q.Add(tenant, item)
+			}
+			n := len(strings.Split(tt.want, ","))
+			if got := strings.Join(drain(t, q, n), ","); got != tt.want {
+				t.Errorf("served %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestGreedyTenantCannotStarveOthers: a tenant with 1,000 queued items delays a quiet
+// tenant's item by at most one round.
+func TestGreedyTenantCannotStarveOthers(t *testing.T) {
+	q := New[string]()
+	for i := range 1000 {
+		q.Add("greedy", fmt.Sprint(i))
+	}
+	drain(t, q, 10)
+	q.Add("quiet", "x")
+	for i, served := range drain(t, q, 3) {
+		if served == "quiet:x" {
+			t.Logf("quiet tenant served after %d greedy items", i)
+			return
+		}
+	}
+	t.Fatal("the quiet tenant's item was not served within one round")
+}
+
+func TestAddWhileProcessing(t *testing.T) {
+	q := New[string]()
+	q.Add("a", "x")
+	tenant, item, _ := q.Get()
+	q.Add("a", "x") // changed again while being processed
+	if q.Len("a") != 0 {
+		t.Fatal("an item being processed was queued a second time")
+	}
+	q.Done(tenant, item)
+	if q.Len("a") != 1 {
+		t.Fatal("an item changed during processing was not queued again at Done")
+	}
+	if got := drain(t, q, 1); got[0] != "a:x" {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestRemoveTenantAndShutDown(t *testing.T) {
+	q := New[string]()
+	q.Add("a", "1")
+	q.Add("b", "1")
+	q.Add("b", "2")
+	q.RemoveTenant("a")
+	if got := strings.Join(drain(t, q, 2), ","); got != "b:1,b:2" {
+		t.Fatalf("after removing a: served %s", got)
+	}
+	done := make(chan bool)
+	go func() {
+		_, _, shutdown := q.Get()
+		done <- shutdown
+	}()
+	q.ShutDown()
+	select {
+	case shutdown := <-done:
+		if !shutdown {
+			t.Fatal("Get on a shut-down empty queue did not report shutdown")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Get stayed blocked after ShutDown")
+	}
+	q.Add("b", "3")
+	if q.Len("b") != 0 {
+		t.Error("Add after ShutDown queued an item")
+	}
+}
+
+// FuzzQueue feeds random adds and weight changes and checks that every distinct queued
+// item is served exactly once and that nothing is left queued afterwards. (Bounded waiting
+// is TestGreedyTenantCannotStarveOthers'.)
+func FuzzQueue(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		q := New[int]()
+		want := map[string]map[int]bool{}
+		for i, op := range ops {
+			tenant := fmt.Sprint(op % 4)
+			item := int(op / 4 % 8)
+			if i%7 == 3 {
+				q.SetWeight(tenant, int(op%5))
+			}
+			q.Add(tenant, item)
+			if want[tenant] == nil {
+				want[tenant] = map[int]bool{}
+			}
+			want[tenant][item] = true
+		}
+		total := 0
+		for _, items := range want {
+			total += len(items)
+		}
+		got := map[string]map[int]bool{}
+		for range total {
+			tenant, item, shutdown := q.Get()
+			if shutdown {
+				t.Fatal("shut down while items were queued")
+			}
+			if got[tenant] == nil {
+				got[tenant] = map[int]bool{}
+			}
+			if got[tenant][item] {
+				t.Fatalf("tenant %s item %d served twice", tenant, item)
+			}
+			got[tenant][item] = true
+			q.Done(tenant, item)
+		}
+		for tenant, items := range want {
+			for item := range items {
+				if !got[tenant][item] {
+					t.Fatalf("tenant %s item %d never served", tenant, item)
+				}
+			}
+			if q.Len(tenant) != 0 {
+				t.Fatalf("tenant %s still has %d items", tenant, q.Len(tenant))
+			}
+		}
+	})
+}
