@@ -90,7 +90,8 @@ func TestStartProcessMissingBinary(t *testing.T) {
 // keeps an interrupted or timed-out test from leaving a cluster behind.
 func TestAttachedProcessesDieWithTheirParent(t *testing.T) {
 	if os.Getenv("VCP_HELPER_START_SLEEP") == "1" {
-		p, err := startProcess("sleeper", "/bin/sleep", []string{"600"}, filepath.Join(t.TempDir(), "log"), nil, false)
+		// The helper is SIGKILLed, so its own t.TempDir would never be removed: the parent's is used.
+		p, err := startProcess("sleeper", "/bin/sleep", []string{"600"}, filepath.Join(os.Getenv("VCP_HELPER_DIR"), "log"), nil, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +102,7 @@ func TestAttachedProcessesDieWithTheirParent(t *testing.T) {
 		t.Skip("no /bin/sleep")
 	}
 	helper := exec.Command(os.Args[0], "-test.run=^TestAttachedProcessesDieWithTheirParent$")
-	helper.Env = append(os.Environ(), "VCP_HELPER_START_SLEEP=1")
+	helper.Env = append(os.Environ(), "VCP_HELPER_START_SLEEP=1", "VCP_HELPER_DIR="+t.TempDir())
 	stdout, err := helper.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
