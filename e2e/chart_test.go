@@ -37,7 +37,7 @@ func TestChartRendersValidObjects(t *testing.T) {
 			t.Fatal(err)
 		}
 		applied := framework.Kubectl(t, binDir, cluster.Kubeconfig, "apply", "--dry-run=server", "-f", file)
-		for _, want := range []string{"deployment.apps/vc-manager", "statefulset.apps/tenant-apiserver", "customresourcedefinition.apiextensions.k8s.io/virtualclusters.tenancy.vcp.dev", "customresourcedefinition.apiextensions.k8s.io/tenanthosts.tenancy.vcp.dev"} {
+		for _, want := range []string{"deployment.apps/vc-manager", "deployment.apps/syncer", "statefulset.apps/tenant-apiserver", "customresourcedefinition.apiextensions.k8s.io/virtualclusters.tenancy.vcp.dev", "customresourcedefinition.apiextensions.k8s.io/tenanthosts.tenancy.vcp.dev"} {
 			if !strings.Contains(applied, want) {
 				t.Errorf("%s: the chart does not install %s:\n%s", name, want, applied)
 			}

@@ -55,8 +55,8 @@ func TestDevUpDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Running() || len(c.Processes) != 7 {
-		t.Fatalf("after dev up: running=%v with %d processes, want all 7 running (5 of the super cluster, tenant-apiserver, vc-manager)", c.Running(), len(c.Processes))
+	if !c.Running() || len(c.Processes) != 8 {
+		t.Fatalf("after dev up: running=%v with %d processes, want all 8 running (5 of the super cluster, tenant-apiserver, vc-manager, syncer)", c.Running(), len(c.Processes))
 	}
 	// The demo tenant answers through the kubeconfig dev up printed.
 	demo := filepath.Join(dir, "super", "demo.kubeconfig")

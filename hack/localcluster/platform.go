@@ -51,7 +51,7 @@ type Platform struct {
 
 // StartPlatform starts vcp's components on a running local super cluster: it installs
 // the CRDs, then a tenant-apiserver host (embedded etcd with one etcd user per tenant)
-// that registers itself as TenantHost "local", and the vc-manager. Both are recorded like
+// that registers itself as TenantHost "local", the vc-manager and the syncer. Both are recorded like
 // the cluster's own processes, so Stop (and `make down`) stops them too.
 func (c *Cluster) StartPlatform(ctx context.Context) error {
 	restCfg, err := c.RESTConfig()
@@ -102,7 +102,11 @@ func (c *Cluster) StartPlatform(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
+	go func() {
+		_, err := c.StartSyncer(ctx)
+		errs <- err
+	}()
 	go func() {
 		errs <- c.waitFor(ctx, host, func(ctx context.Context) error {
 			if err := httpGetOK(ctx, nil, c.Platform.HostAdminURL+"/healthz", "ok"); err != nil {
@@ -119,7 +123,26 @@ func (c *Cluster) StartPlatform(ctx context.Context) error {
 		_, err := c.StartManager(ctx, "vc-manager")
 		errs <- err
 	}()
-	return errors.Join(<-errs, <-errs, c.save())
+	return errors.Join(<-errs, <-errs, <-errs, c.save())
+}
+
+// StartSyncer starts the syncer and waits until it answers its health probe.
+func (c *Cluster) StartSyncer(ctx context.Context) (*Process, error) {
+	ports, err := netutil.FreePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	health := "http://127.0.0.1:" + strconv.Itoa(ports[1]) + "/readyz"
+	p, err := c.start("syncer", "syncer", []string{
+		"--kubeconfig=" + c.Kubeconfig,
+		"--leader-election-namespace=" + SystemNamespace,
+		"--metrics-bind-address=127.0.0.1:" + strconv.Itoa(ports[0]),
+		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(ports[1]),
+	}, ports)
+	if err != nil {
+		return nil, err
+	}
+	return p, c.waitFor(ctx, p, func(ctx context.Context) error { return httpGetOK(ctx, nil, health, "ok") })
 }
 
 // StartManager starts a vc-manager recorded under name (several may run: they elect a

@@ -109,7 +109,7 @@ func (o *devOptions) up(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Super cluster ready in %s. Starting vcp (tenant-apiserver host, vc-manager)...\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(out, "Super cluster ready in %s. Starting vcp (tenant-apiserver host, vc-manager, syncer)...\n", time.Since(start).Round(100*time.Millisecond))
 	if err := c.StartPlatform(ctx); err != nil {
 		return o.abandon(c, fmt.Errorf("start the platform: %w", err))
 	}

@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/e2e/framework"
+	"github.com/vcp-dev/vcp/syncer/naming"
+)
+
+// TestSyncer runs tenants' Deployments on the super cluster through the syncer: pods
+// become Running in the tenant on the super node KWOK runs them on, the super pods carry
+// the tenant's isolation, scaling and deletion follow, and two tenants with the same
+// namespace and object names never collide.
+func TestSyncer(t *testing.T) {
+	p := startProvisioning(t)
+	ctx := t.Context()
+	iso := tenancyv1alpha1.IsolationSpec{RuntimeClassName: "gvisor", NodePool: tenancyv1alpha1.NodePoolSpec{Name: "dedicated-a"}}
+	tenants := map[string]kubernetes.Interface{}
+	for _, name := range []string{"s1", "s2"} {
+		p.create(&tenancyv1alpha1.VirtualCluster{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenancyv1alpha1.VirtualClusterSpec{Isolation: iso}})
+	}
+	keys := map[string]string{}
+	for _, name := range []string{"s1", "s2"} {
+		vc := p.waitPhase(name, tenancyv1alpha1.PhaseRunning, time.Minute)
+		cfg, err := clientcmd.BuildConfigFromFlags("", p.kubeconfig(vc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tenants[name], keys[name] = kubernetes.NewForConfigOrDie(cfg), vc.TenantKey()
+	}
+
+	deploy := func(tenant kubernetes.Interface, replicas int32) {
+		t.Helper()
+		d := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: ptr.To(replicas),
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}},
+				},
+			},
+		}
+		if _, err := tenant.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running := func(tenant kubernetes.Interface, want int) []corev1.Pod {
+		t.Helper()
+		var pods *corev1.PodList
+		start := time.Now()
+		framework.Eventually(t, 2*time.Minute, fmt.Sprintf("%d Running pods of web in the tenant", want), func(ctx context.Context) (bool, error) {
+			var err error
+			pods, err = tenant.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+			if err != nil {
+				return false, err
+			}
+			n := 0
+			for _, pod := range pods.Items {
+				if pod.Status.Phase == corev1.PodRunning && pod.Spec.NodeName != "" && pod.DeletionTimestamp.IsZero() {
+					n++
+				}
+			}
+			return n == want && len(pods.Items) == want, fmt.Errorf("%d pods, %d Running and bound", len(pods.Items), n)
+		})
+		t.Logf("%d pods Running in the tenant after %s", want, time.Since(start).Round(time.Millisecond))
+		return pods.Items
+	}
+	superPods := func(tenant string) []corev1.Pod {
+		t.Helper()
+		list, err := p.cluster.SuperClient.CoreV1().Pods(naming.SuperNamespace(keys[tenant], "default")).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list.Items
+	}
+
+	t.Run("a Deployment's pods run in the super cluster and are Running in the tenant", func(t *testing.T) {
+		deploy(tenants["s1"], 2)
+		pods := running(tenants["s1"], 2)
+		nodes, err := p.cluster.SuperClient.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: tenancyv1alpha1.NodePoolLabel + "=dedicated-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inPool := map[string]bool{}
+		for _, n := range nodes.Items {
+			inPool[n.Name] = true
+		}
+		for _, pod := range pods {
+			if !inPool[pod.Spec.NodeName] {
+				t.Errorf("tenant pod %s is on node %q, not a node of pool dedicated-a", pod.Name, pod.Spec.NodeName)
+			}
+		}
+		for _, sp := range superPods("s1") {
+			if sp.Spec.RuntimeClassName == nil || *sp.Spec.RuntimeClassName != "gvisor" {
+				t.Errorf("super pod %s runtimeClassName %v, want gvisor", sp.Name, sp.Spec.RuntimeClassName)
+			}
+			if sp.Spec.NodeSelector[tenancyv1alpha1.NodePoolLabel] != "dedicated-a" || sp.Labels["app"] != "web" {
+				t.Errorf("super pod %s: nodeSelector %v labels %v", sp.Name, sp.Spec.NodeSelector, sp.Labels)
+			}
+			if id, ok := naming.IdentityOf(&sp); !ok || id.Tenant != keys["s1"] || id.Namespace != "default" {
+				t.Errorf("super pod %s identity %+v", sp.Name, id)
+			}
+		}
+	})
+
+	t.Run("the same names in another tenant never collide", func(t *testing.T) {
+		deploy(tenants["s2"], 1)
+		running(tenants["s2"], 1)
+		if n1, n2 := len(superPods("s1")), len(superPods("s2")); n1 != 2 || n2 != 1 {
+			t.Errorf("super pods: s1 %d (want 2), s2 %d (want 1)", n1, n2)
+		}
+	})
+
+	t.Run("pausing a tenant stops its super pods; resuming brings them back", func(t *testing.T) {
+		setPaused(t, p, "s2", true)
+		p.waitPhase("s2", tenancyv1alpha1.PhasePaused, 30*time.Second)
+		framework.Eventually(t, time.Minute, "no super pods of the paused tenant s2", func(context.Context) (bool, error) {
+			return len(superPods("s2")) == 0, nil
+		})
+		if n := len(superPods("s1")); n != 2 {
+			t.Errorf("pausing s2 changed s1's super pods: %d", n)
+		}
+		setPaused(t, p, "s2", false)
+		p.waitPhase("s2", tenancyv1alpha1.PhaseRunning, time.Minute)
+		framework.Eventually(t, time.Minute, "s2's super pod back after resume", func(context.Context) (bool, error) {
+			return len(superPods("s2")) == 1, nil
+		})
+	})
+
+	t.Run("scaling and deletion follow", func(t *testing.T) {
+		scale := func(n int32) {
+			s, err := tenants["s1"].AppsV1().Deployments("default").GetScale(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Spec.Replicas = n
+			if _, err := tenants["s1"].AppsV1().Deployments("default").UpdateScale(ctx, "web", s, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		scale(3)
+		running(tenants["s1"], 3)
+		scale(1)
+		running(tenants["s1"], 1)
+		framework.Eventually(t, time.Minute, "1 super pod of s1", func(context.Context) (bool, error) {
+			return len(superPods("s1")) == 1, nil
+		})
+		if err := tenants["s1"].AppsV1().Deployments("default").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, time.Minute, "no pods of web in tenant s1 or its super namespace", func(ctx context.Context) (bool, error) {
+			pods, err := tenants["s1"].CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+			return err == nil && len(pods.Items) == 0 && len(superPods("s1")) == 0, err
+		})
+		if n := len(superPods("s2")); n != 1 {
+			t.Errorf("deleting s1's Deployment changed s2's super pods: %d left", n)
+		}
+	})
+}

@@ -1,0 +1,145 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vcp-dev/vcp/syncer/internal/translate"
+	"github.com/vcp-dev/vcp/syncer/naming"
+)
+
+// syncNamespace makes the tenant namespace's super namespace exist while the tenant
+// namespace does, and deletes it after.
+func (s *Syncer) syncNamespace(ctx context.Context, sess *session, name string) error {
+	tenantNS, err := sess.nss.Get(name)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	superName := naming.SuperNamespace(sess.key, name)
+	superNS, err := s.superNSs.Get(superName)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if tenantNS == nil || !tenantNS.DeletionTimestamp.IsZero() {
+		if superNS != nil && naming.Owns(sess.key, superNS) && superNS.DeletionTimestamp.IsZero() {
+			return s.superClient.CoreV1().Namespaces().Delete(ctx, superName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &superNS.UID}})
+		}
+		return nil
+	}
+	if superNS != nil {
+		return nil
+	}
+	return s.createSuperNamespace(ctx, sess.key, tenantNS)
+}
+
+func (s *Syncer) createSuperNamespace(ctx context.Context, tenantKey string, tenantNS *corev1.Namespace) error {
+	superNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: naming.SuperNamespace(tenantKey, tenantNS.Name)}}
+	naming.Stamp(superNS, naming.Identity{Tenant: tenantKey, Name: tenantNS.Name, UID: string(tenantNS.UID)})
+	_, err := s.superClient.CoreV1().Namespaces().Create(ctx, superNS, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// Either the cache lags (it is ours) or a namespace the tenant does not own has the
+		// name: look, and never write into another's.
+		existing, getErr := s.superClient.CoreV1().Namespaces().Get(ctx, superNS.Name, metav1.GetOptions{})
+		if getErr != nil {
+			return getErr
+		}
+		if !naming.Owns(tenantKey, existing) {
+			return fmt.Errorf("super namespace %s exists and does not belong to tenant %s: refusing to use it", superNS.Name, tenantKey)
+		}
+		return nil
+	}
+	return err
+}
+
+// syncPod makes the tenant pod's super pod match it (create, replace an orphan, delete),
+// and the tenant pod's node and status match the super pod's.
+func (s *Syncer) syncPod(ctx context.Context, sess *session, ns, name string) error {
+	tenantPod, err := sess.pods.Pods(ns).Get(name)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	superNS := naming.SuperNamespace(sess.key, ns)
+	superPod, err := s.superPods.Pods(superNS).Get(name)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if superPod != nil && !naming.Owns(sess.key, superPod) {
+		return fmt.Errorf("super pod %s/%s belongs to another tenant: refusing to touch it", superNS, name)
+	}
+	switch {
+	case tenantPod == nil:
+		return s.deleteSuperPod(ctx, superPod)
+	case !tenantPod.DeletionTimestamp.IsZero():
+		if superPod != nil {
+			return s.deleteSuperPod(ctx, superPod)
+		}
+		// The super pod is gone: finish the deletion, as a kubelet does once its containers stopped.
+		err := sess.client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64), Preconditions: &metav1.Preconditions{UID: &tenantPod.UID}})
+		return ignoreGone(err)
+	case superPod != nil && superPod.Annotations[naming.AnnotationUID] != string(tenantPod.UID):
+		// Left from an earlier tenant pod of the same name.
+		if err := s.deleteSuperPod(ctx, superPod); err != nil {
+			return err
+		}
+		return fmt.Errorf("replaced orphan super pod %s/%s", superNS, name)
+	case superPod == nil:
+		return s.createSuperPod(ctx, sess, tenantPod)
+	}
+	return s.syncPodUp(ctx, sess, tenantPod, superPod)
+}
+
+func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *corev1.Pod) error {
+	if _, err := s.superNSs.Get(naming.SuperNamespace(sess.key, tenantPod.Namespace)); apierrors.IsNotFound(err) {
+		tenantNS, err := sess.nss.Get(tenantPod.Namespace)
+		if err != nil {
+			return err
+		}
+		if err := s.createSuperNamespace(ctx, sess.key, tenantNS); err != nil {
+			return err
+		}
+	}
+	superPod := translate.SuperPod(sess.key, tenantPod, sess.currentIsolation())
+	_, err := s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil // the super informer will bring it
+	}
+	return err
+}
+
+// syncPodUp binds the tenant pod to the node the super cluster chose and copies the
+// super pod's status to it.
+func (s *Syncer) syncPodUp(ctx context.Context, sess *session, tenantPod, superPod *corev1.Pod) error {
+	if node := superPod.Spec.NodeName; node != "" && tenantPod.Spec.NodeName == "" {
+		binding := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: tenantPod.Name, UID: tenantPod.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}
+		if err := sess.client.CoreV1().Pods(tenantPod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsConflict(err) {
+			return fmt.Errorf("bind tenant pod %s/%s to %s: %w", tenantPod.Namespace, tenantPod.Name, node, err)
+		}
+	}
+	if apiequality.Semantic.DeepEqual(tenantPod.Status, superPod.Status) {
+		return nil
+	}
+	updated := tenantPod.DeepCopy()
+	updated.Status = *superPod.Status.DeepCopy()
+	_, err := sess.client.CoreV1().Pods(tenantPod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	return ignoreGone(err)
+}
+
+func (s *Syncer) deleteSuperPod(ctx context.Context, superPod *corev1.Pod) error {
+	if superPod == nil || !superPod.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	err := s.superClient.CoreV1().Pods(superPod.Namespace).Delete(ctx, superPod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &superPod.UID}})
+	return ignoreGone(err)
+}
+
+func ignoreGone(err error) error {
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,251 @@
+// Package controller is the syncer's engine: one session per running tenant (its
+// informers on the tenant API), super-cluster informers on every object labelled for a
+// tenant, and workers that take (tenant, object) keys from the fair queue and make the
+// super cluster match the tenant (downward) and the tenant's status match the super
+// cluster (upward).
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	"github.com/vcp-dev/vcp/syncer/internal/fairqueue"
+	"github.com/vcp-dev/vcp/syncer/internal/translate"
+	"github.com/vcp-dev/vcp/syncer/naming"
+)
+
+// Kind is the kind of object a queue key names.
+type Kind string
+
+// The kinds the syncer handles.
+const (
+	KindNamespace Kind = "Namespace"
+	KindPod       Kind = "Pod"
+)
+
+// Key names a tenant object to reconcile; the tenant is the queue's.
+type Key struct {
+	Kind      Kind
+	Namespace string
+	Name      string
+}
+
+// Syncer syncs every running tenant with the super cluster.
+type Syncer struct {
+	superClient kubernetes.Interface
+	superPods   corelisters.PodLister
+	superNSs    corelisters.NamespaceLister
+	queue       *fairqueue.Queue[Key]
+	workers     int
+
+	mu       sync.RWMutex
+	sessions map[string]*session
+}
+
+// New returns a syncer writing to the super cluster through superClient. Start runs it.
+func New(superClient kubernetes.Interface, workers int) *Syncer {
+	return &Syncer{superClient: superClient, queue: fairqueue.New[Key](), workers: max(1, workers), sessions: map[string]*session{}}
+}
+
+// Start runs the super-cluster informers and the workers until ctx ends. It is a
+// controller-runtime Runnable, so it runs only on the elected leader.
+func (s *Syncer) Start(ctx context.Context) error {
+	factory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = naming.LabelTenant }))
+	pods, nss := factory.Core().V1().Pods(), factory.Core().V1().Namespaces()
+	s.superPods, s.superNSs = pods.Lister(), nss.Lister()
+	// A change to a super pod (scheduled, running, deleted) is work for its tenant pod.
+	_, _ = pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    s.enqueueSuper,
+		UpdateFunc: func(_, obj any) { s.enqueueSuper(obj) },
+		DeleteFunc: s.enqueueSuper,
+	})
+	factory.Start(ctx.Done())
+	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("super-cluster %v cache did not sync", typ)
+		}
+	}
+	var wg sync.WaitGroup
+	for range s.workers {
+		wg.Go(func() { s.work(ctx) })
+	}
+	<-ctx.Done()
+	s.queue.ShutDown()
+	wg.Wait()
+	s.mu.Lock()
+	for key, sess := range s.sessions {
+		sess.stop()
+		delete(s.sessions, key)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Syncer) enqueueSuper(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	id, ok := naming.IdentityOf(m)
+	if !ok {
+		return
+	}
+	s.queue.Add(id.Tenant, Key{Kind: KindPod, Namespace: id.Namespace, Name: id.Name})
+}
+
+func (s *Syncer) work(ctx context.Context) {
+	for {
+		tenant, key, shutdown := s.queue.Get()
+		if shutdown {
+			return
+		}
+		s.mu.RLock()
+		sess := s.sessions[tenant]
+		s.mu.RUnlock()
+		var err error
+		if sess != nil {
+			err = s.reconcile(ctx, sess, key)
+		}
+		s.queue.Done(tenant, key)
+		if err != nil && ctx.Err() == nil {
+			klog.FromContext(ctx).V(2).Info("sync failed; retrying", "tenant", tenant, "kind", key.Kind, "namespace", key.Namespace, "name", key.Name, "err", err)
+			s.queue.AddAfter(tenant, key, time.Second)
+		}
+	}
+}
+
+func (s *Syncer) reconcile(ctx context.Context, sess *session, key Key) error {
+	if !sess.synced() {
+		return errNotSynced
+	}
+	switch key.Kind {
+	case KindNamespace:
+		return s.syncNamespace(ctx, sess, key.Name)
+	case KindPod:
+		return s.syncPod(ctx, sess, key.Namespace, key.Name)
+	}
+	return nil
+}
+
+// TenantConfig is what the syncer needs to serve one tenant.
+type TenantConfig struct {
+	Key       string
+	Client    kubernetes.Interface
+	Isolation translate.Isolation
+	Weight    int
+}
+
+// EnsureTenant starts (or updates) the session of a running tenant.
+func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
+	s.queue.SetWeight(cfg.Key, cfg.Weight)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sess, ok := s.sessions[cfg.Key]; ok {
+		sess.setIsolation(cfg.Isolation)
+		return nil
+	}
+	sess, err := startSession(cfg, s.queue)
+	if err != nil {
+		return err
+	}
+	s.sessions[cfg.Key] = sess
+	return nil
+}
+
+// RemoveTenant stops a tenant's session (paused or deleted tenants).
+func (s *Syncer) RemoveTenant(key string) {
+	s.mu.Lock()
+	sess, ok := s.sessions[key]
+	delete(s.sessions, key)
+	s.mu.Unlock()
+	if ok {
+		sess.stop()
+		s.queue.RemoveTenant(key)
+	}
+}
+
+// Tenants lists the tenants with a running session.
+func (s *Syncer) Tenants() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.sessions))
+	for k := range s.sessions {
+		out = append(out, k)
+	}
+	return out
+}
+
+// session is one tenant: its client, informers and isolation.
+type session struct {
+	key    string
+	client kubernetes.Interface
+	pods   corelisters.PodLister
+	nss    corelisters.NamespaceLister
+	cancel context.CancelFunc
+	// synced reports whether the tenant informers hold the tenant's state: before that a
+	// missing object means "not seen yet", never "deleted".
+	synced func() bool
+
+	mu        sync.RWMutex
+	isolation translate.Isolation
+}
+
+func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key]) (*session, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	factory := informers.NewSharedInformerFactory(cfg.Client, 10*time.Minute)
+	pods, nss := factory.Core().V1().Pods(), factory.Core().V1().Namespaces()
+	sess := &session{key: cfg.Key, client: cfg.Client, pods: pods.Lister(), nss: nss.Lister(), cancel: cancel, isolation: cfg.Isolation}
+	enqueue := func(kind Kind) func(any) {
+		return func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			m, err := meta.Accessor(obj)
+			if err != nil {
+				return
+			}
+			queue.Add(cfg.Key, Key{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName()})
+		}
+	}
+	for kind, inf := range map[Kind]cache.SharedIndexInformer{KindPod: pods.Informer(), KindNamespace: nss.Informer()} {
+		add := enqueue(kind)
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: add, UpdateFunc: func(_, obj any) { add(obj) }, DeleteFunc: add}); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
+	factory.Start(ctx.Done())
+	sess.synced = func() bool { return pods.Informer().HasSynced() && nss.Informer().HasSynced() }
+	return sess, nil
+}
+
+func (s *session) stop() { s.cancel() }
+
+func (s *session) setIsolation(iso translate.Isolation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.isolation = iso
+}
+
+func (s *session) currentIsolation() translate.Isolation {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.isolation
+}
+
+var errNotSynced = errors.New("tenant caches not synced yet")
