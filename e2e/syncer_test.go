@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -122,6 +123,73 @@ func TestSyncer(t *testing.T) {
 		if n1, n2 := len(superPods("s1")), len(superPods("s2")); n1 != 2 || n2 != 1 {
 			t.Errorf("super pods: s1 %d (want 2), s2 %d (want 1)", n1, n2)
 		}
+	})
+
+	t.Run("config flows down; drift made by hand is undone", func(t *testing.T) {
+		tenantCMs := tenants["s1"].CoreV1().ConfigMaps("default")
+		superNS := naming.SuperNamespace(keys["s1"], "default")
+		superCMs := p.cluster.SuperClient.CoreV1().ConfigMaps(superNS)
+		superData := func(want string) {
+			t.Helper()
+			framework.Eventually(t, 30*time.Second, "super ConfigMap cfg with k="+want, func(ctx context.Context) (bool, error) {
+				cm, err := superCMs.Get(ctx, "cfg", metav1.GetOptions{})
+				if err != nil {
+					return false, err
+				}
+				return cm.Data["k"] == want && naming.Owns(keys["s1"], cm), fmt.Errorf("data %v labels %v", cm.Data, cm.Labels)
+			})
+		}
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"k": "v1"}}
+		if _, err := tenantCMs.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		superData("v1")
+		cm.Data["k"] = "v2"
+		if _, err := tenantCMs.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		superData("v2")
+		tampered, err := superCMs.Get(ctx, "cfg", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tampered.Data["k"] = "tampered"
+		if _, err := superCMs.Update(ctx, tampered, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		superData("v2")
+		if err := superCMs.Delete(ctx, "cfg", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		superData("v2")
+
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds"}, Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"password": []byte("s3cret")}}
+		if _, err := tenants["s1"].CoreV1().Secrets("default").Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "super Secret creds", func(ctx context.Context) (bool, error) {
+			s, err := p.cluster.SuperClient.CoreV1().Secrets(superNS).Get(ctx, "creds", metav1.GetOptions{})
+			return err == nil && string(s.Data["password"]) == "s3cret" && s.Type == corev1.SecretTypeOpaque, err
+		})
+
+		if err := tenantCMs.Delete(ctx, "cfg", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "super ConfigMap cfg gone after the tenant's is deleted", func(ctx context.Context) (bool, error) {
+			_, err := superCMs.Get(ctx, "cfg", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), err
+		})
+
+		// A super pod deleted by hand comes back; the tenant pod stays Running.
+		victim := superPods("s1")[0]
+		if err := p.cluster.SuperClient.CoreV1().Pods(victim.Namespace).Delete(ctx, victim.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, time.Minute, "super pod "+victim.Name+" re-created", func(ctx context.Context) (bool, error) {
+			got, err := p.cluster.SuperClient.CoreV1().Pods(victim.Namespace).Get(ctx, victim.Name, metav1.GetOptions{})
+			return err == nil && got.UID != victim.UID && got.Status.Phase == corev1.PodRunning, err
+		})
+		running(tenants["s1"], 2)
 	})
 
 	t.Run("pausing a tenant stops its super pods; resuming brings them back", func(t *testing.T) {

@@ -94,14 +94,8 @@ func (s *Syncer) syncPod(ctx context.Context, sess *session, ns, name string) er
 }
 
 func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *corev1.Pod) error {
-	if _, err := s.superNSs.Get(naming.SuperNamespace(sess.key, tenantPod.Namespace)); apierrors.IsNotFound(err) {
-		tenantNS, err := sess.nss.Get(tenantPod.Namespace)
-		if err != nil {
-			return err
-		}
-		if err := s.createSuperNamespace(ctx, sess.key, tenantNS); err != nil {
-			return err
-		}
+	if err := s.ensureSuperNamespace(ctx, sess, tenantPod.Namespace); err != nil {
+		return err
 	}
 	superPod := translate.SuperPod(sess.key, tenantPod, sess.currentIsolation())
 	_, err := s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})

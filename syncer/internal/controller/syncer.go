@@ -32,6 +32,8 @@ type Kind string
 const (
 	KindNamespace Kind = "Namespace"
 	KindPod       Kind = "Pod"
+	KindConfigMap Kind = "ConfigMap"
+	KindSecret    Kind = "Secret"
 )
 
 // Key names a tenant object to reconcile; the tenant is the queue's.
@@ -43,9 +45,11 @@ type Key struct {
 
 // Syncer syncs every running tenant with the super cluster.
 type Syncer struct {
-	superClient kubernetes.Interface
-	superPods   corelisters.PodLister
-	superNSs    corelisters.NamespaceLister
+	superClient     kubernetes.Interface
+	superPods       corelisters.PodLister
+	superNSs        corelisters.NamespaceLister
+	superConfigMaps corelisters.ConfigMapLister
+	superSecrets    corelisters.SecretLister
 	queue       *fairqueue.Queue[Key]
 	workers     int
 
@@ -63,14 +67,17 @@ func New(superClient kubernetes.Interface, workers int) *Syncer {
 func (s *Syncer) Start(ctx context.Context) error {
 	factory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = naming.LabelTenant }))
-	pods, nss := factory.Core().V1().Pods(), factory.Core().V1().Namespaces()
-	s.superPods, s.superNSs = pods.Lister(), nss.Lister()
-	// A change to a super pod (scheduled, running, deleted) is work for its tenant pod.
-	_, _ = pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    s.enqueueSuper,
-		UpdateFunc: func(_, obj any) { s.enqueueSuper(obj) },
-		DeleteFunc: s.enqueueSuper,
-	})
+	core := factory.Core().V1()
+	s.superPods, s.superNSs = core.Pods().Lister(), core.Namespaces().Lister()
+	s.superConfigMaps, s.superSecrets = core.ConfigMaps().Lister(), core.Secrets().Lister()
+	// A change to a super object (a pod scheduled or running; anything edited or deleted by
+	// hand) is work for the tenant object it stands for: drift is repaired as it happens.
+	for kind, inf := range map[Kind]cache.SharedIndexInformer{KindPod: core.Pods().Informer(), KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer()} {
+		enqueue := s.enqueueSuper(kind)
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, obj any) { enqueue(obj) }, DeleteFunc: enqueue}); err != nil {
+			return err
+		}
+	}
 	factory.Start(ctx.Done())
 	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
@@ -93,19 +100,19 @@ func (s *Syncer) Start(ctx context.Context) error {
 	return nil
 }
 
-func (s *Syncer) enqueueSuper(obj any) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
+func (s *Syncer) enqueueSuper(kind Kind) func(any) {
+	return func(obj any) {
+		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tomb.Obj
+		}
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return
+		}
+		if id, ok := naming.IdentityOf(m); ok {
+			s.queue.Add(id.Tenant, Key{Kind: kind, Namespace: id.Namespace, Name: id.Name})
+		}
 	}
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return
-	}
-	id, ok := naming.IdentityOf(m)
-	if !ok {
-		return
-	}
-	s.queue.Add(id.Tenant, Key{Kind: KindPod, Namespace: id.Namespace, Name: id.Name})
 }
 
 func (s *Syncer) work(ctx context.Context) {
@@ -138,6 +145,10 @@ func (s *Syncer) reconcile(ctx context.Context, sess *session, key Key) error {
 		return s.syncNamespace(ctx, sess, key.Name)
 	case KindPod:
 		return s.syncPod(ctx, sess, key.Namespace, key.Name)
+	case KindConfigMap:
+		return s.syncConfigMap(ctx, sess, key.Namespace, key.Name)
+	case KindSecret:
+		return s.syncSecret(ctx, sess, key.Namespace, key.Name)
 	}
 	return nil
 }
@@ -192,11 +203,13 @@ func (s *Syncer) Tenants() []string {
 
 // session is one tenant: its client, informers and isolation.
 type session struct {
-	key    string
-	client kubernetes.Interface
-	pods   corelisters.PodLister
-	nss    corelisters.NamespaceLister
-	cancel context.CancelFunc
+	key        string
+	client     kubernetes.Interface
+	pods       corelisters.PodLister
+	nss        corelisters.NamespaceLister
+	configMaps corelisters.ConfigMapLister
+	secrets    corelisters.SecretLister
+	cancel     context.CancelFunc
 	// synced reports whether the tenant informers hold the tenant's state: before that a
 	// missing object means "not seen yet", never "deleted".
 	synced func() bool
@@ -208,8 +221,11 @@ type session struct {
 func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key]) (*session, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	factory := informers.NewSharedInformerFactory(cfg.Client, 10*time.Minute)
-	pods, nss := factory.Core().V1().Pods(), factory.Core().V1().Namespaces()
-	sess := &session{key: cfg.Key, client: cfg.Client, pods: pods.Lister(), nss: nss.Lister(), cancel: cancel, isolation: cfg.Isolation}
+	core := factory.Core().V1()
+	sess := &session{key: cfg.Key, client: cfg.Client, pods: core.Pods().Lister(), nss: core.Namespaces().Lister(),
+		configMaps: core.ConfigMaps().Lister(), secrets: core.Secrets().Lister(), cancel: cancel, isolation: cfg.Isolation}
+	informerOf := map[Kind]cache.SharedIndexInformer{KindPod: core.Pods().Informer(), KindNamespace: core.Namespaces().Informer(),
+		KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer()}
 	enqueue := func(kind Kind) func(any) {
 		return func(obj any) {
 			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -222,7 +238,7 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key]) (*session, erro
 			queue.Add(cfg.Key, Key{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName()})
 		}
 	}
-	for kind, inf := range map[Kind]cache.SharedIndexInformer{KindPod: pods.Informer(), KindNamespace: nss.Informer()} {
+	for kind, inf := range informerOf {
 		add := enqueue(kind)
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: add, UpdateFunc: func(_, obj any) { add(obj) }, DeleteFunc: add}); err != nil {
 			cancel()
@@ -230,7 +246,14 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key]) (*session, erro
 		}
 	}
 	factory.Start(ctx.Done())
-	sess.synced = func() bool { return pods.Informer().HasSynced() && nss.Informer().HasSynced() }
+	sess.synced = func() bool {
+		for _, inf := range informerOf {
+			if !inf.HasSynced() {
+				return false
+			}
+		}
+		return true
+	}
 	return sess, nil
 }
 
