@@ -50,8 +50,8 @@ type Syncer struct {
 	superNSs        corelisters.NamespaceLister
 	superConfigMaps corelisters.ConfigMapLister
 	superSecrets    corelisters.SecretLister
-	queue       *fairqueue.Queue[Key]
-	workers     int
+	queue           *fairqueue.Queue[Key]
+	workers         int
 
 	mu       sync.RWMutex
 	sessions map[string]*session
