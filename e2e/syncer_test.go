@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
@@ -103,6 +104,14 @@ func TestSyncer(t *testing.T) {
 			if !inPool[pod.Spec.NodeName] {
 				t.Errorf("tenant pod %s is on node %q, not a node of pool dedicated-a", pod.Name, pod.Spec.NodeName)
 			}
+			node, err := tenants["s1"].CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
+			if err != nil {
+				t.Errorf("the tenant has no virtual node %s for its pod %s: %v", pod.Spec.NodeName, pod.Name, err)
+				continue
+			}
+			if node.Labels[tenancyv1alpha1.NodePoolLabel] != "dedicated-a" || len(node.Spec.Taints) != 0 || !nodeReady(node) {
+				t.Errorf("virtual node %s: labels %v taints %v ready %v", node.Name, node.Labels, node.Spec.Taints, nodeReady(node))
+			}
 		}
 		for _, sp := range superPods("s1") {
 			if sp.Spec.RuntimeClassName == nil || *sp.Spec.RuntimeClassName != "gvisor" {
@@ -192,6 +201,27 @@ func TestSyncer(t *testing.T) {
 		running(tenants["s1"], 2)
 	})
 
+	t.Run("tenant pods stay put (the tenant's PodGC sees their nodes)", func(t *testing.T) {
+		before := map[string]bool{}
+		for _, pod := range running(tenants["s1"], 2) {
+			before[string(pod.UID)] = true
+		}
+		// PodGC deletes pods bound to nodes the tenant does not have after 40 s: check for
+		// 50 s that none of the pods is replaced.
+		framework.Consistently(t, 50*time.Second, "tenant s1's web pods keep their UIDs", func(ctx context.Context) error {
+			pods, err := tenants["s1"].CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+			if err != nil {
+				return err
+			}
+			for _, pod := range pods.Items {
+				if !before[string(pod.UID)] {
+					return fmt.Errorf("pod %s was replaced (a new UID appeared)", pod.Name)
+				}
+			}
+			return nil
+		})
+	})
+
 	t.Run("pausing a tenant stops its super pods; resuming brings them back", func(t *testing.T) {
 		setPaused(t, p, "s2", true)
 		p.waitPhase("s2", tenancyv1alpha1.PhasePaused, 30*time.Second)
@@ -210,13 +240,18 @@ func TestSyncer(t *testing.T) {
 
 	t.Run("scaling and deletion follow", func(t *testing.T) {
 		scale := func(n int32) {
-			s, err := tenants["s1"].AppsV1().Deployments("default").GetScale(ctx, "web", metav1.GetOptions{})
+			// The Deployment controller writes the status concurrently: retry on conflict.
+			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				s, err := tenants["s1"].AppsV1().Deployments("default").GetScale(ctx, "web", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				s.Spec.Replicas = n
+				_, err = tenants["s1"].AppsV1().Deployments("default").UpdateScale(ctx, "web", s, metav1.UpdateOptions{})
+				return err
+			})
 			if err != nil {
-				t.Fatal(err)
-			}
-			s.Spec.Replicas = n
-			if _, err := tenants["s1"].AppsV1().Deployments("default").UpdateScale(ctx, "web", s, metav1.UpdateOptions{}); err != nil {
-				t.Fatal(err)
+				t.Fatalf("scale web to %d: %v", n, err)
 			}
 		}
 		scale(3)
@@ -237,4 +272,13 @@ func TestSyncer(t *testing.T) {
 			t.Errorf("deleting s1's Deployment changed s2's super pods: %d left", n)
 		}
 	})
+}
+
+func nodeReady(node *corev1.Node) bool {
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

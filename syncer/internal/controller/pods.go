@@ -108,6 +108,11 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 // syncPodUp binds the tenant pod to the node the super cluster chose and copies the
 // super pod's status to it.
 func (s *Syncer) syncPodUp(ctx context.Context, sess *session, tenantPod, superPod *corev1.Pod) error {
+	if node := superPod.Spec.NodeName; node != "" {
+		if err := s.ensureVirtualNode(ctx, sess, node); err != nil {
+			return err
+		}
+	}
 	if node := superPod.Spec.NodeName; node != "" && tenantPod.Spec.NodeName == "" {
 		binding := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: tenantPod.Name, UID: tenantPod.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}
 		if err := sess.client.CoreV1().Pods(tenantPod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsConflict(err) {

@@ -50,6 +50,7 @@ type Syncer struct {
 	superNSs        corelisters.NamespaceLister
 	superConfigMaps corelisters.ConfigMapLister
 	superSecrets    corelisters.SecretLister
+	superNodes      corelisters.NodeLister
 	queue           *fairqueue.Queue[Key]
 	workers         int
 
@@ -78,10 +79,15 @@ func (s *Syncer) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	factory.Start(ctx.Done())
-	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("super-cluster %v cache did not sync", typ)
+	// Nodes carry no tenant label: they get a factory of their own.
+	nodeFactory := informers.NewSharedInformerFactory(s.superClient, 10*time.Minute)
+	s.superNodes = nodeFactory.Core().V1().Nodes().Lister()
+	for _, f := range []informers.SharedInformerFactory{factory, nodeFactory} {
+		f.Start(ctx.Done())
+		for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+			if !ok {
+				return fmt.Errorf("super-cluster %v cache did not sync", typ)
+			}
 		}
 	}
 	var wg sync.WaitGroup
@@ -216,6 +222,23 @@ type session struct {
 
 	mu        sync.RWMutex
 	isolation translate.Isolation
+	// nodes are the virtual nodes known to exist in the tenant.
+	nodes map[string]bool
+}
+
+func (s *session) hasNode(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nodes[name]
+}
+
+func (s *session) addNode(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nodes == nil {
+		s.nodes = map[string]bool{}
+	}
+	s.nodes[name] = true
 }
 
 func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key]) (*session, error) {
