@@ -128,32 +128,24 @@ func (c *Cluster) StartPlatform(ctx context.Context) error {
 
 // StartSyncer starts the syncer and waits until it answers its health probe.
 func (c *Cluster) StartSyncer(ctx context.Context) (*Process, error) {
-	ports, err := netutil.FreePorts(2)
-	if err != nil {
-		return nil, err
-	}
-	health := "http://127.0.0.1:" + strconv.Itoa(ports[1]) + "/readyz"
-	p, err := c.start("syncer", "syncer", []string{
-		"--kubeconfig=" + c.Kubeconfig,
-		"--leader-election-namespace=" + SystemNamespace,
-		"--metrics-bind-address=127.0.0.1:" + strconv.Itoa(ports[0]),
-		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(ports[1]),
-	}, ports)
-	if err != nil {
-		return nil, err
-	}
-	return p, c.waitFor(ctx, p, func(ctx context.Context) error { return httpGetOK(ctx, nil, health, "ok") })
+	return c.startController(ctx, "syncer", "syncer")
 }
 
 // StartManager starts a vc-manager recorded under name (several may run: they elect a
 // leader) and waits until it answers its health probe.
 func (c *Cluster) StartManager(ctx context.Context, name string) (*Process, error) {
+	return c.startController(ctx, name, "vc-manager")
+}
+
+// startController starts one of vcp's super-cluster controllers (they share their flags,
+// internal/ctrlapp) on free ports and waits until it answers its health probe.
+func (c *Cluster) startController(ctx context.Context, name, binary string) (*Process, error) {
 	ports, err := netutil.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	health := "http://127.0.0.1:" + strconv.Itoa(ports[1]) + "/readyz"
-	p, err := c.start(name, "vc-manager", []string{
+	p, err := c.start(name, binary, []string{
 		"--kubeconfig=" + c.Kubeconfig,
 		"--leader-election-namespace=" + SystemNamespace,
 		"--metrics-bind-address=127.0.0.1:" + strconv.Itoa(ports[0]),
