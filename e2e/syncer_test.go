@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,6 +127,30 @@ func TestSyncer(t *testing.T) {
 			if id, ok := naming.IdentityOf(&sp); !ok || id.Tenant != keys["s1"] || id.Namespace != "default" {
 				t.Errorf("super pod %s identity %+v", sp.Name, id)
 			}
+		}
+	})
+
+	t.Run("metrics report queue depth, syncs and both latencies", func(t *testing.T) {
+		var port int
+		for _, proc := range p.cluster.Processes {
+			if proc.Name == "syncer" {
+				port = proc.Ports[0]
+			}
+		}
+		metrics := scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+		for _, name := range []string{"vcp_syncer_pod_create_latency_seconds", "vcp_syncer_pod_running_latency_seconds"} {
+			count, sum := metrics[name+"_count"], metrics[name+"_sum"]
+			if count < 2 {
+				t.Errorf("%s_count = %v, want at least the 2 pods of web", name, count)
+				continue
+			}
+			t.Logf("%s: %v observations, mean %.1f ms", name, count, 1000*sum/count)
+		}
+		if _, ok := metrics[`vcp_syncer_queue_depth{tenant="`+keys["s1"]+`"}`]; !ok {
+			t.Errorf("no queue depth for tenant %s", keys["s1"])
+		}
+		if metrics[`vcp_syncer_syncs_total{kind="Pod",result="ok",tenant="`+keys["s1"]+`"}`] == 0 {
+			t.Error("no successful Pod syncs counted for s1")
 		}
 	})
 
@@ -281,4 +309,31 @@ func nodeReady(node *corev1.Node) bool {
 		}
 	}
 	return false
+}
+
+// scrape reads a Prometheus text endpoint into series → value (labels as printed).
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
 }

@@ -71,6 +71,10 @@ func (s *Syncer) syncPod(ctx context.Context, sess *session, ns, name string) er
 	if superPod != nil && !naming.Owns(sess.key, superPod) {
 		return fmt.Errorf("super pod %s/%s belongs to another tenant: refusing to touch it", superNS, name)
 	}
+	if tenantPod == nil || !tenantPod.DeletionTimestamp.IsZero() {
+		s.newPods.forget(sess.key + "/" + ns + "/" + name)
+		s.runningPods.forget(sess.key + "/" + ns + "/" + name)
+	}
 	switch {
 	case tenantPod == nil:
 		return s.deleteSuperPod(ctx, superPod)
@@ -102,6 +106,9 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 	if apierrors.IsAlreadyExists(err) {
 		return nil // the super informer will bring it
 	}
+	if err == nil {
+		s.newPods.done(podKey(sess.key, tenantPod), podCreateLatency)
+	}
 	return err
 }
 
@@ -125,7 +132,14 @@ func (s *Syncer) syncPodUp(ctx context.Context, sess *session, tenantPod, superP
 	updated := tenantPod.DeepCopy()
 	updated.Status = *superPod.Status.DeepCopy()
 	_, err := sess.client.CoreV1().Pods(tenantPod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	if err == nil && updated.Status.Phase == corev1.PodRunning {
+		s.runningPods.done(podKey(sess.key, tenantPod), podRunningLatency)
+	}
 	return ignoreGone(err)
+}
+
+func podKey(tenantKey string, pod *corev1.Pod) string {
+	return tenantKey + "/" + pod.Namespace + "/" + pod.Name
 }
 
 func (s *Syncer) deleteSuperPod(ctx context.Context, superPod *corev1.Pod) error {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
@@ -19,6 +20,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/vcp-dev/vcp/syncer/internal/fairqueue"
 	"github.com/vcp-dev/vcp/syncer/internal/translate"
@@ -56,11 +58,17 @@ type Syncer struct {
 
 	mu       sync.RWMutex
 	sessions map[string]*session
+
+	// newPods and runningPods time the two latencies the metrics report.
+	newPods, runningPods firstSeen
 }
 
 // New returns a syncer writing to the super cluster through superClient. Start runs it.
 func New(superClient kubernetes.Interface, workers int) *Syncer {
-	return &Syncer{superClient: superClient, queue: fairqueue.New[Key](), workers: max(1, workers), sessions: map[string]*session{}}
+	s := &Syncer{superClient: superClient, queue: fairqueue.New[Key](), workers: max(1, workers), sessions: map[string]*session{}}
+	s.queue.OnServe = func(tenant string, waited time.Duration) { queueWait.WithLabelValues(tenant).Observe(waited.Seconds()) }
+	ctrlmetrics.Registry.MustRegister(queueDepth{s})
+	return s
 }
 
 // Start runs the super-cluster informers and the workers until ctx ends. It is a
@@ -75,7 +83,11 @@ func (s *Syncer) Start(ctx context.Context) error {
 	// hand) is work for the tenant object it stands for: drift is repaired as it happens.
 	for kind, inf := range map[Kind]cache.SharedIndexInformer{KindPod: core.Pods().Informer(), KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer()} {
 		enqueue := s.enqueueSuper(kind)
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, obj any) { enqueue(obj) }, DeleteFunc: enqueue}); err != nil {
+		update := func(old, obj any) {
+			s.markRunning(old, obj)
+			enqueue(obj)
+		}
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: update, DeleteFunc: enqueue}); err != nil {
 			return err
 		}
 	}
@@ -121,6 +133,18 @@ func (s *Syncer) enqueueSuper(kind Kind) func(any) {
 	}
 }
 
+// markRunning starts the Running-latency clock when a super pod turns Running.
+func (s *Syncer) markRunning(old, obj any) {
+	oldPod, ok1 := old.(*corev1.Pod)
+	pod, ok2 := obj.(*corev1.Pod)
+	if !ok1 || !ok2 || oldPod.Status.Phase == corev1.PodRunning || pod.Status.Phase != corev1.PodRunning {
+		return
+	}
+	if id, ok := naming.IdentityOf(pod); ok {
+		s.runningPods.mark(id.Tenant + "/" + id.Namespace + "/" + id.Name)
+	}
+}
+
 func (s *Syncer) work(ctx context.Context) {
 	for {
 		tenant, key, shutdown := s.queue.Get()
@@ -133,6 +157,11 @@ func (s *Syncer) work(ctx context.Context) {
 		var err error
 		if sess != nil {
 			err = s.reconcile(ctx, sess, key)
+			result := "ok"
+			if err != nil {
+				result = "error"
+			}
+			syncs.WithLabelValues(tenant, string(key.Kind), result).Inc()
 		}
 		s.queue.Done(tenant, key)
 		if err != nil && ctx.Err() == nil {
@@ -176,7 +205,7 @@ func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
 		sess.setIsolation(cfg.Isolation)
 		return nil
 	}
-	sess, err := startSession(cfg, s.queue)
+	sess, err := startSession(cfg, s.queue, &s.newPods)
 	if err != nil {
 		return err
 	}
@@ -241,7 +270,7 @@ func (s *session) addNode(name string) {
 	s.nodes[name] = true
 }
 
-func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key]) (*session, error) {
+func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstSeen) (*session, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	factory := informers.NewSharedInformerFactory(cfg.Client, 10*time.Minute)
 	core := factory.Core().V1()
@@ -263,7 +292,17 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key]) (*session, erro
 	}
 	for kind, inf := range informerOf {
 		add := enqueue(kind)
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: add, UpdateFunc: func(_, obj any) { add(obj) }, DeleteFunc: add}); err != nil {
+		onAdd := func(obj any, initialList bool) {
+			// Pods created while the session runs start the create-latency clock; those
+			// listed at start-up mostly have their super pods already.
+			if kind == KindPod && !initialList {
+				if m, err := meta.Accessor(obj); err == nil {
+					newPods.mark(cfg.Key + "/" + m.GetNamespace() + "/" + m.GetName())
+				}
+			}
+			add(obj)
+		}
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{AddFunc: onAdd, UpdateFunc: func(_, obj any) { add(obj) }, DeleteFunc: add}); err != nil {
 			cancel()
 			return nil, err
 		}

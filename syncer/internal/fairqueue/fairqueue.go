@@ -25,12 +25,16 @@ type Queue[T comparable] struct {
 	credit int
 
 	shuttingDown bool
+
+	// OnServe, when set before use, is called (under the queue's lock: keep it cheap) with
+	// how long each item handed out by Get waited since it was queued.
+	OnServe func(tenant string, waited time.Duration)
 }
 
 type tenantQueue[T comparable] struct {
 	weight     int
 	items      []T
-	queued     map[T]bool
+	queued     map[T]time.Time
 	processing map[T]bool
 	dirty      map[T]bool
 	inRing     bool
@@ -46,7 +50,7 @@ func New[T comparable]() *Queue[T] {
 func (q *Queue[T]) tenant(name string) *tenantQueue[T] {
 	t, ok := q.tenants[name]
 	if !ok {
-		t = &tenantQueue[T]{weight: 1, queued: map[T]bool{}, processing: map[T]bool{}, dirty: map[T]bool{}}
+		t = &tenantQueue[T]{weight: 1, queued: map[T]time.Time{}, processing: map[T]bool{}, dirty: map[T]bool{}}
 		q.tenants[name] = t
 	}
 	return t
@@ -76,10 +80,10 @@ func (q *Queue[T]) Add(tenant string, item T) {
 }
 
 func (q *Queue[T]) enqueue(name string, t *tenantQueue[T], item T) {
-	if t.queued[item] {
+	if _, ok := t.queued[item]; ok {
 		return
 	}
-	t.queued[item] = true
+	t.queued[item] = time.Now()
 	t.items = append(t.items, item)
 	if !t.inRing {
 		t.inRing = true
@@ -121,6 +125,9 @@ func (q *Queue[T]) Get() (tenant string, item T, shutdown bool) {
 	var zero T
 	t.items[0] = zero
 	t.items = t.items[1:]
+	if q.OnServe != nil {
+		q.OnServe(name, time.Since(t.queued[item]))
+	}
 	delete(t.queued, item)
 	t.processing[item] = true
 	q.credit--

@@ -88,6 +88,18 @@ func TestGreedyTenantCannotStarveOthers(t *testing.T) {
 	t.Fatal("the quiet tenant's item was not served within one round")
 }
 
+func TestOnServeReportsWaits(t *testing.T) {
+	q := New[string]()
+	waits := map[string]time.Duration{}
+	q.OnServe = func(tenant string, waited time.Duration) { waits[tenant] = waited }
+	q.Add("a", "x")
+	time.Sleep(20 * time.Millisecond)
+	drain(t, q, 1)
+	if waits["a"] < 20*time.Millisecond || waits["a"] > 10*time.Second {
+		t.Errorf("OnServe reported a wait of %s for an item queued 20ms before", waits["a"])
+	}
+}
+
 func TestAddWhileProcessing(t *testing.T) {
 	q := New[string]()
 	q.Add("a", "x")

@@ -1,0 +1,85 @@
+package controller
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// The syncer's metrics, served on the manager's /metrics.
+var (
+	queueWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "vcp_syncer_queue_wait_seconds",
+		Help:    "How long a tenant's object waited in the fair queue before a worker took it.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"tenant"})
+	syncs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vcp_syncer_syncs_total",
+		Help: "Objects synced, by tenant, kind and result (ok or error).",
+	}, []string{"tenant", "kind", "result"})
+	podCreateLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vcp_syncer_pod_create_latency_seconds",
+		Help:    "From the syncer seeing a new tenant pod to its super pod being created.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
+	podRunningLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vcp_syncer_pod_running_latency_seconds",
+		Help:    "From the syncer seeing a super pod Running to the tenant pod being reported Running.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
+)
+
+func init() {
+	ctrlmetrics.Registry.MustRegister(queueWait, syncs, podCreateLatency, podRunningLatency)
+}
+
+// queueDepth reports each tenant's queued objects at scrape time.
+type queueDepth struct{ s *Syncer }
+
+var queueDepthDesc = prometheus.NewDesc("vcp_syncer_queue_depth", "Objects a tenant has waiting in the fair queue.", []string{"tenant"}, nil)
+
+func (c queueDepth) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepthDesc }
+
+func (c queueDepth) Collect(ch chan<- prometheus.Metric) {
+	for _, tenant := range c.s.Tenants() {
+		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(c.s.queue.Len(tenant)), tenant)
+	}
+}
+
+// firstSeen remembers when the syncer first saw something happen (a tenant pod created,
+// a super pod Running) until the matching sync finished, to observe the latency between.
+type firstSeen struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (f *firstSeen) mark(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.at == nil {
+		f.at = map[string]time.Time{}
+	}
+	if _, ok := f.at[key]; !ok {
+		f.at[key] = time.Now()
+	}
+}
+
+// done observes the time since key was marked, once, into h.
+func (f *firstSeen) done(key string, h prometheus.Observer) {
+	f.mu.Lock()
+	at, ok := f.at[key]
+	delete(f.at, key)
+	f.mu.Unlock()
+	if ok {
+		h.Observe(time.Since(at).Seconds())
+	}
+}
+
+// forget drops a mark that will never be done (the object went away).
+func (f *firstSeen) forget(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.at, key)
+}
