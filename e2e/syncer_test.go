@@ -250,6 +250,25 @@ func TestSyncer(t *testing.T) {
 		})
 	})
 
+	t.Run("the patroller removes what is left of a tenant that no longer exists", func(t *testing.T) {
+		ghost := "ghost-000000"
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: naming.SuperNamespace(ghost, "default")}}
+		naming.Stamp(ns, naming.Identity{Tenant: ghost, Name: "default", UID: "gone"})
+		if _, err := p.cluster.SuperClient.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, time.Minute, "the ghost tenant's super namespace to be removed", func(ctx context.Context) (bool, error) {
+			got, err := p.cluster.SuperClient.CoreV1().Namespaces().Get(ctx, ns.Name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err) || (err == nil && !got.DeletionTimestamp.IsZero()), err
+		})
+		// Live tenants' namespaces, in every phase, are left alone.
+		for _, tenant := range []string{"s1", "s2"} {
+			if _, err := p.cluster.SuperClient.CoreV1().Namespaces().Get(ctx, naming.SuperNamespace(keys[tenant], "default"), metav1.GetOptions{}); err != nil {
+				t.Errorf("tenant %s's super namespace: %v", tenant, err)
+			}
+		}
+	})
+
 	t.Run("pausing a tenant stops its super pods; resuming brings them back", func(t *testing.T) {
 		setPaused(t, p, "s2", true)
 		p.waitPhase("s2", tenancyv1alpha1.PhasePaused, 30*time.Second)

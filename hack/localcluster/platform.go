@@ -126,9 +126,10 @@ func (c *Cluster) StartPlatform(ctx context.Context) error {
 	return errors.Join(<-errs, <-errs, <-errs, c.save())
 }
 
-// StartSyncer starts the syncer and waits until it answers its health probe.
+// StartSyncer starts the syncer (patrolling every 5 s, so a local platform cleans up
+// quickly) and waits until it answers its health probe.
 func (c *Cluster) StartSyncer(ctx context.Context) (*Process, error) {
-	return c.startController(ctx, "syncer", "syncer")
+	return c.startController(ctx, "syncer", "syncer", "--patrol-interval=5s")
 }
 
 // StartManager starts a vc-manager recorded under name (several may run: they elect a
@@ -139,18 +140,18 @@ func (c *Cluster) StartManager(ctx context.Context, name string) (*Process, erro
 
 // startController starts one of vcp's super-cluster controllers (they share their flags,
 // internal/ctrlapp) on free ports and waits until it answers its health probe.
-func (c *Cluster) startController(ctx context.Context, name, binary string) (*Process, error) {
+func (c *Cluster) startController(ctx context.Context, name, binary string, extraArgs ...string) (*Process, error) {
 	ports, err := netutil.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	health := "http://127.0.0.1:" + strconv.Itoa(ports[1]) + "/readyz"
-	p, err := c.start(name, binary, []string{
+	p, err := c.start(name, binary, append([]string{
 		"--kubeconfig=" + c.Kubeconfig,
 		"--leader-election-namespace=" + SystemNamespace,
 		"--metrics-bind-address=127.0.0.1:" + strconv.Itoa(ports[0]),
 		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(ports[1]),
-	}, ports)
+	}, extraArgs...), ports)
 	if err != nil {
 		return nil, err
 	}

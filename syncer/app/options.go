@@ -5,6 +5,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -17,7 +18,8 @@ import (
 // Options are the syncer flags.
 type Options struct {
 	ctrlapp.Options
-	Workers int
+	Workers        int
+	PatrolInterval time.Duration
 }
 
 // NewCommand returns the syncer command.
@@ -40,6 +42,7 @@ func NewCommand() *cobra.Command {
 	}
 	o.AddFlags(cmd.Flags(), "127.0.0.1:8082", "127.0.0.1:8083")
 	cmd.Flags().IntVar(&o.Workers, "workers", 16, "objects synced in parallel, across all tenants")
+	cmd.Flags().DurationVar(&o.PatrolInterval, "patrol-interval", time.Minute, "how often super namespaces of tenants that no longer exist are looked for and removed")
 	return cmd
 }
 
@@ -48,6 +51,9 @@ func (o *Options) Validate() error {
 	errs := o.Options.Validate()
 	if o.Workers < 1 {
 		errs = append(errs, fmt.Errorf("--workers must be at least 1, got %d", o.Workers))
+	}
+	if o.PatrolInterval < time.Second {
+		errs = append(errs, fmt.Errorf("--patrol-interval must be at least 1s, got %s", o.PatrolInterval))
 	}
 	return errors.Join(errs...)
 }
@@ -64,6 +70,9 @@ func (o *Options) Run() error {
 	}
 	s := controller.New(superClient, o.Workers)
 	if err := mgr.Add(s); err != nil {
+		return err
+	}
+	if err := mgr.Add(&controller.Patroller{VirtualClusters: mgr.GetClient(), Syncer: s, Interval: o.PatrolInterval}); err != nil {
 		return err
 	}
 	if err := (&controller.TenantReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Syncer: s}).SetupWithManager(mgr); err != nil {
