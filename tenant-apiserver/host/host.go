@@ -139,6 +139,7 @@ func New(opts Options) (*Host, error) {
 	// Library goroutines that recover with HandleCrash must not take the whole host (every
 	// tenant) down when one tenant hits a bug: log and go on.
 	utilruntime.ReallyCrash = false
+	guardFatal()
 	return &Host{opts: opts, router: router.New(), tenants: map[string]*Tenant{}}, nil
 }
 

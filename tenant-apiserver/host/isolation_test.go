@@ -13,8 +13,38 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/component-base/metrics/testutil"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 )
+
+// TestFatalInOneTenantLeavesOthersServing: upstream calls klog.Fatal in some per-server
+// goroutines (a failed post-start hook); in a host that must end only that goroutine.
+func TestFatalInOneTenantLeavesOthersServing(t *testing.T) {
+	afterReady = func(tenant string) {
+		if tenant == "fatal" {
+			klog.Fatalf("injected fatal in tenant %s", tenant)
+		}
+	}
+	t.Cleanup(func() { afterReady = nil })
+	h := startHost(t, Options{DisableControllers: true})
+	ctx := t.Context()
+	for _, name := range []string{"steady", "fatal"} {
+		if _, err := h.Add(ctx, TenantSpec{Name: name, UID: "u-" + name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 30*time.Second, "the injected fatal to be counted", func() (bool, error) {
+		v, err := testutil.GetCounterMetricValue(tenantFatals)
+		return v >= 1, err
+	})
+	for _, name := range []string{"steady", "fatal"} {
+		cfg, _ := h.RESTConfig(name)
+		if _, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err != nil {
+			t.Errorf("tenant %s stopped serving after a klog.Fatal in tenant fatal: %v", name, err)
+		}
+	}
+}
 
 // TestPanicInOneTenantLeavesOthersServing injects a panic into one tenant's goroutine and
 // a CRD whose conversion webhook goes nowhere: the host recovers, marks the tenant
