@@ -269,6 +269,42 @@ func TestSyncer(t *testing.T) {
 		}
 	})
 
+	t.Run("a DaemonSet gets one Running pod per node of the tenant's pool", func(t *testing.T) {
+		pool, err := p.cluster.SuperClient.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: tenancyv1alpha1.NodePoolLabel + "=dedicated-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds := &appsv1.DaemonSet{
+			ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: "default"},
+			Spec: appsv1.DaemonSetSpec{
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "agent"}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "agent"}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "agent", Image: "busybox"}}},
+				},
+			},
+		}
+		if _, err := tenants["s1"].AppsV1().DaemonSets("default").Create(ctx, ds, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 2*time.Minute, fmt.Sprintf("%d Running agent pods, one per node of pool dedicated-a", len(pool.Items)), func(ctx context.Context) (bool, error) {
+			pods, err := tenants["s1"].CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=agent"})
+			if err != nil {
+				return false, err
+			}
+			nodes := map[string]bool{}
+			for _, pod := range pods.Items {
+				if pod.Status.Phase == corev1.PodRunning {
+					nodes[pod.Spec.NodeName] = true
+				}
+			}
+			return len(nodes) == len(pool.Items) && len(pods.Items) == len(pool.Items), fmt.Errorf("%d pods, Running on %v", len(pods.Items), nodes)
+		})
+		if err := tenants["s1"].AppsV1().DaemonSets("default").Delete(ctx, "agent", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("pausing a tenant stops its super pods; resuming brings them back", func(t *testing.T) {
 		setPaused(t, p, "s2", true)
 		p.waitPhase("s2", tenancyv1alpha1.PhasePaused, 30*time.Second)

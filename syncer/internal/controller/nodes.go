@@ -2,12 +2,16 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 )
 
 // AnnotationVirtualNode marks a tenant Node the syncer made to mirror a super node.
@@ -74,4 +78,23 @@ func (s *Syncer) ensureVirtualNode(ctx context.Context, sess *session, name stri
 	}
 	sess.addNode(name)
 	return nil
+}
+
+// syncPool gives the tenant a virtual node for every super node of its pool, so that its
+// DaemonSets run a pod on each (the tenant's DaemonSet controller targets tenant Nodes).
+// Tenants without a pool see only the nodes their pods run on.
+func (s *Syncer) syncPool(ctx context.Context, sess *session) error {
+	pool := sess.currentIsolation().NodePool
+	if pool == "" {
+		return nil
+	}
+	nodes, err := s.superNodes.List(labels.SelectorFromSet(labels.Set{tenancyv1alpha1.NodePoolLabel: pool}))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range nodes {
+		errs = append(errs, s.ensureVirtualNode(ctx, sess, n.Name))
+	}
+	return errors.Join(errs...)
 }

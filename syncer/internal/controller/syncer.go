@@ -22,6 +22,7 @@ import (
 	"k8s.io/klog/v2"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 	"github.com/vcp-dev/vcp/syncer/internal/fairqueue"
 	"github.com/vcp-dev/vcp/syncer/internal/translate"
 	"github.com/vcp-dev/vcp/syncer/naming"
@@ -36,6 +37,8 @@ const (
 	KindPod       Kind = "Pod"
 	KindConfigMap Kind = "ConfigMap"
 	KindSecret    Kind = "Secret"
+	// KindPool names the tenant's node pool: every super node in it gets a virtual node.
+	KindPool Kind = "Pool"
 )
 
 // Key names a tenant object to reconcile; the tenant is the queue's.
@@ -91,9 +94,13 @@ func (s *Syncer) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	// Nodes carry no tenant label: they get a factory of their own.
+	// Nodes carry no tenant label: they get a factory of their own. A node joining a pool
+	// is work for every tenant of that pool.
 	nodeFactory := informers.NewSharedInformerFactory(s.superClient, 10*time.Minute)
 	s.superNodes = nodeFactory.Core().V1().Nodes().Lister()
+	if _, err := nodeFactory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.enqueuePool}); err != nil {
+		return err
+	}
 	for _, f := range []informers.SharedInformerFactory{factory, nodeFactory} {
 		f.Start(ctx.Done())
 		for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
@@ -133,6 +140,25 @@ func (s *Syncer) enqueueSuper(kind Kind) func(any) {
 	}
 }
 
+// enqueuePool queues the pool of every tenant whose pool the node is in.
+func (s *Syncer) enqueuePool(obj any) {
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return
+	}
+	pool := node.Labels[tenancyv1alpha1.NodePoolLabel]
+	if pool == "" {
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for key, sess := range s.sessions {
+		if sess.currentIsolation().NodePool == pool {
+			s.queue.Add(key, Key{Kind: KindPool})
+		}
+	}
+}
+
 // markRunning starts the Running-latency clock when a super pod turns Running.
 func (s *Syncer) markRunning(old, obj any) {
 	oldPod, ok1 := old.(*corev1.Pod)
@@ -158,13 +184,20 @@ func (s *Syncer) work(ctx context.Context) {
 		if sess != nil {
 			err = s.reconcile(ctx, sess, key)
 			result := "ok"
-			if err != nil {
+			switch {
+			case errors.Is(err, errNotSynced):
+				result = "not_synced"
+			case err != nil:
 				result = "error"
 			}
 			syncs.WithLabelValues(tenant, string(key.Kind), result).Inc()
 		}
 		s.queue.Done(tenant, key)
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case errors.Is(err, errNotSynced):
+			// The session just started: its caches fill in a fraction of a second.
+			s.queue.AddAfter(tenant, key, 100*time.Millisecond)
+		case err != nil && ctx.Err() == nil:
 			klog.FromContext(ctx).V(2).Info("sync failed; retrying", "tenant", tenant, "kind", key.Kind, "namespace", key.Namespace, "name", key.Name, "err", err)
 			s.queue.AddAfter(tenant, key, time.Second)
 		}
@@ -184,6 +217,8 @@ func (s *Syncer) reconcile(ctx context.Context, sess *session, key Key) error {
 		return s.syncConfigMap(ctx, sess, key.Namespace, key.Name)
 	case KindSecret:
 		return s.syncSecret(ctx, sess, key.Namespace, key.Name)
+	case KindPool:
+		return s.syncPool(ctx, sess)
 	}
 	return nil
 }
@@ -202,6 +237,9 @@ func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sess, ok := s.sessions[cfg.Key]; ok {
+		if sess.currentIsolation().NodePool != cfg.Isolation.NodePool {
+			s.queue.Add(cfg.Key, Key{Kind: KindPool})
+		}
 		sess.setIsolation(cfg.Isolation)
 		return nil
 	}
@@ -210,6 +248,7 @@ func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
 		return err
 	}
 	s.sessions[cfg.Key] = sess
+	s.queue.Add(cfg.Key, Key{Kind: KindPool})
 	return nil
 }
 
