@@ -114,18 +114,7 @@ func ensurePKI(dir string) (*clusterPKI, map[string]*pki.KeyPair, error) {
 	// the public half.
 	p.saKey, p.saPub = filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
 	if _, err := os.Stat(p.saPub); err != nil {
-		key, err := pki.NewKey()
-		if err != nil {
-			return nil, nil, err
-		}
-		pub, err := pki.EncodePublicKey(key.Public())
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := os.WriteFile(p.saKey, pki.EncodeKey(key), 0o600); err != nil {
-			return nil, nil, err
-		}
-		if err := os.WriteFile(p.saPub, pub, 0o644); err != nil {
+		if err := pki.WriteSigningKey(p.saKey, p.saPub); err != nil {
 			return nil, nil, err
 		}
 	}

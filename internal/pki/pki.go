@@ -207,3 +207,29 @@ func newSerial() *big.Int {
 	}
 	return n.Add(n, big.NewInt(1))
 }
+
+// NewSigningKeyPEM makes a key pair for signing service-account tokens and returns the
+// PEM of the private key and of its public half.
+func NewSigningKeyPEM() (keyPEM, pubPEM []byte, err error) {
+	key, err := NewKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, err := EncodePublicKey(key.Public())
+	if err != nil {
+		return nil, nil, err
+	}
+	return EncodeKey(key), pub, nil
+}
+
+// WriteSigningKey writes a new NewSigningKeyPEM pair to keyPath (0600) and pubPath.
+func WriteSigningKey(keyPath, pubPath string) error {
+	key, pub, err := NewSigningKeyPEM()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(keyPath, key, 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(pubPath, pub, 0o644)
+}

@@ -2,6 +2,7 @@ package pki
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"net"
 	"strings"
 	"testing"
@@ -104,4 +105,27 @@ func pool(ca *KeyPair) *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(ca.Cert)
 	return p
+}
+
+func TestNewSigningKeyPEM(t *testing.T) {
+	keyPEM, pubPEM, err := NewSigningKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyBlock, _ := pem.Decode(keyPEM)
+	pubBlock, _ := pem.Decode(pubPEM)
+	if keyBlock == nil || pubBlock == nil {
+		t.Fatal("the key or public key is not PEM")
+	}
+	key, err := x509.ParseECPrivateKey(keyBlock.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.ParsePKIXPublicKey(pubBlock.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !key.PublicKey.Equal(pub) {
+		t.Error("the public PEM is not the private key's public half")
+	}
 }

@@ -37,15 +37,11 @@ func NewRoots(tenant string) (map[string][]byte, error) {
 		}
 		roots[ca.file+".crt"], roots[ca.file+".key"] = kp.CertPEM(), kp.KeyPEM()
 	}
-	key, err := pki.NewKey()
+	key, pub, err := pki.NewSigningKeyPEM()
 	if err != nil {
 		return nil, err
 	}
-	pub, err := pki.EncodePublicKey(key.Public())
-	if err != nil {
-		return nil, err
-	}
-	roots["sa.key"], roots["sa.pub"] = pki.EncodeKey(key), pub
+	roots["sa.key"], roots["sa.pub"] = key, pub
 	return roots, nil
 }
 

@@ -108,18 +108,7 @@ func Ensure(dir string, req Request) (*Files, bool, error) {
 		changed = true
 	}
 	if _, err := os.Stat(f.ServiceAccountPub); errors.Is(err, fs.ErrNotExist) {
-		key, err := pki.NewKey()
-		if err != nil {
-			return nil, false, err
-		}
-		pub, err := pki.EncodePublicKey(key.Public())
-		if err != nil {
-			return nil, false, err
-		}
-		if err := os.WriteFile(f.ServiceAccountKey, pki.EncodeKey(key), 0o600); err != nil {
-			return nil, false, err
-		}
-		if err := os.WriteFile(f.ServiceAccountPub, pub, 0o644); err != nil {
+		if err := pki.WriteSigningKey(f.ServiceAccountKey, f.ServiceAccountPub); err != nil {
 			return nil, false, err
 		}
 		changed = true
