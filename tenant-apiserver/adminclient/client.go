@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
 )
 
 // Tenant is the body of PUT /tenants/{name} (host.TenantSpec on the wire).
@@ -24,6 +26,9 @@ type Tenant struct {
 	DisabledAPIs []string          `json:"disabledAPIs,omitempty"`
 	ExtraSANs    []string          `json:"extraSANs,omitempty"`
 	PKI          map[string][]byte `json:"pki,omitempty"`
+	// Policy is shared with the host rather than copied: the policy package is pure and
+	// light.
+	Policy *policy.Policy `json:"policy,omitempty"`
 }
 
 // Status is a tenant's health as its host reports it (host.Status on the wire).

@@ -48,6 +48,7 @@ type Options struct {
 	AdminAdvertiseURL  string
 	AdminTokenSecret   string
 	Capacity           int32
+	ServiceCIDR        string
 	Dedicated          bool
 }
 
@@ -96,6 +97,7 @@ func NewCommand() *cobra.Command {
 	f.StringVar(&o.AdminAdvertiseURL, "admin-advertise-url", "", "URL the vc-manager reaches --admin-address at (default: the listening address)")
 	f.StringVar(&o.AdminTokenSecret, "admin-token-secret", "", "NAMESPACE/NAME/KEY of the super-cluster Secret holding the --admin-token-file token, advertised to the vc-manager")
 	f.Int32Var(&o.Capacity, "capacity", 50, "most tenants the vc-manager places on this host")
+	f.StringVar(&o.ServiceCIDR, "service-cluster-ip-range", "10.96.0.0/16", "the super cluster's Service CIDR, which tenants share: the syncer gives each tenant Service its super copy's cluster IP")
 	f.BoolVar(&o.Dedicated, "dedicated", false, "take only one tenant that asked for a dedicated host")
 	return cmd
 }
@@ -143,6 +145,9 @@ func (o *Options) Validate() error {
 	}
 	if len(o.EtcdServers) == 0 && (o.EtcdCAFile != "" || o.EtcdCertFile != "") {
 		errs = append(errs, errors.New("--etcd-cafile/--etcd-certfile need --etcd-servers"))
+	}
+	if _, _, err := net.ParseCIDR(o.ServiceCIDR); err != nil {
+		errs = append(errs, fmt.Errorf("--service-cluster-ip-range %q is not a CIDR such as 10.96.0.0/16: %w", o.ServiceCIDR, err))
 	}
 	if o.Register {
 		if o.HostName == "" {
@@ -200,7 +205,7 @@ func (o *Options) Run(ctx context.Context) error {
 	h, err := host.New(host.Options{
 		ListenAddress: o.ListenAddress, AdminAddress: o.AdminAddress, DataDir: o.DataDir, Domain: o.Domain,
 		Datastore: ds, ReadyTimeout: o.ReadyTimeout, DisableControllers: o.DisableControllers, AdminToken: token,
-		AdvertiseURL: o.AdvertiseURL,
+		AdvertiseURL: o.AdvertiseURL, ServiceClusterIPRange: o.ServiceCIDR,
 	})
 	if err != nil {
 		return err

@@ -88,6 +88,10 @@ func (h *Host) adminHandler() http.Handler {
 			return
 		}
 		if t, ok := h.Tenant(spec.Name); ok {
+			if err := h.SetPolicy(spec.Name, spec.Policy); err != nil {
+				writeError(w, http.StatusInternalServerError, err)
+				return
+			}
 			writeJSON(w, http.StatusOK, t.Status())
 			return
 		}

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
+	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
 	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
 )
 
@@ -52,6 +54,9 @@ type Options struct {
 	// AdvertiseURL is the https URL clients reach the tenant port at, written into
 	// kubeconfigs. Default: the listener's address.
 	AdvertiseURL string
+	// ServiceClusterIPRange is the super cluster's Service CIDR, which every tenant uses
+	// too (the syncer gives tenant Services their super copies' IPs). Default 10.96.0.0/16.
+	ServiceClusterIPRange string
 }
 
 // TenantSpec describes a tenant to add.
@@ -71,6 +76,9 @@ type TenantSpec struct {
 	// serve it with the same identity. Leaf certificates are issued by the host. Without
 	// it the host makes the roots itself. It is never written into the tenant's record.
 	PKI map[string][]byte `json:"pki,omitempty"`
+	// Policy is what the tenant's API refuses on the platform's behalf (nil: nothing). It
+	// is the one part of a running tenant's spec that a PUT changes in place.
+	Policy *policy.Policy `json:"policy,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
@@ -84,6 +92,9 @@ func (s TenantSpec) Validate() error {
 		if err := tenantpki.ValidateRoots(s.PKI); err != nil {
 			return fmt.Errorf("tenant %s: %w", s.Name, err)
 		}
+	}
+	if err := s.Policy.Validate(); err != nil {
+		return fmt.Errorf("tenant %s: %w", s.Name, err)
 	}
 	if s.UID == "" && s.KeyPrefix == "" {
 		return fmt.Errorf("tenant %s: uid is required (it keys the etcd prefix)", s.Name)
@@ -266,6 +277,26 @@ func (h *Host) Remove(ctx context.Context, name string, deleteData bool) error {
 		return err
 	}
 	return os.RemoveAll(dir)
+}
+
+// SetPolicy changes a running tenant's policy in place: the next request is judged by it.
+func (h *Host) SetPolicy(name string, p *policy.Policy) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("tenant %s: %w", name, err)
+	}
+	t, ok := h.Tenant(name)
+	if !ok {
+		return fmt.Errorf("tenant %s: %w", name, ErrTenantNotFound)
+	}
+	if reflect.DeepEqual(t.policy.Load(), p) {
+		return nil
+	}
+	t.policy.Store(p)
+	t.mu.Lock()
+	t.spec.Policy = p
+	spec := t.spec
+	t.mu.Unlock()
+	return writeRecord(t.dir, record{TenantSpec: spec})
 }
 
 // Tenant returns a running tenant.

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	apiextensionshelpers "k8s.io/apiextensions-apiserver/pkg/apihelpers"
@@ -26,6 +27,7 @@ import (
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
+	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
 	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
 )
 
@@ -49,6 +51,8 @@ type Tenant struct {
 	restarts int
 	// controllersSettled is closed once the current controllers run (or failed to start).
 	controllersSettled chan struct{}
+	// policy is read by the tenant's admission on every request.
+	policy atomic.Pointer[policy.Policy]
 }
 
 // afterReady, when set by a test, runs in a tenant's guarded goroutine each time its server
@@ -69,7 +73,9 @@ func closeOnce(ch chan struct{}) {
 }
 
 func newTenant(h *Host, spec TenantSpec) *Tenant {
-	return &Tenant{h: h, spec: spec, dir: h.tenantDir(spec.Name), done: make(chan struct{})}
+	t := &Tenant{h: h, spec: spec, dir: h.tenantDir(spec.Name), done: make(chan struct{})}
+	t.policy.Store(spec.Policy)
+	return t
 }
 
 // Name is the tenant's name.
@@ -273,9 +279,11 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 			ServiceAccountKeyFile: files.ServiceAccountKey, ServiceAccountPubFile: files.ServiceAccountPub,
 			Issuer:              "https://" + serverName,
 			ProxyClientCertFile: files.ProxyClientCert, ProxyClientKeyFile: files.ProxyClientKey,
-			RequestHeaderCAFile: files.FrontProxyCACert,
-			DisabledAPIs:        t.spec.DisabledAPIs,
-			PathPrefix:          t.h.PathPrefix(t.spec.Name),
+			RequestHeaderCAFile:   files.FrontProxyCACert,
+			DisabledAPIs:          t.spec.DisabledAPIs,
+			PathPrefix:            t.h.PathPrefix(t.spec.Name),
+			ServiceClusterIPRange: t.h.opts.ServiceClusterIPRange,
+			Policy:                t.policy.Load,
 		})
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/adminclient"
+	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
 )
 
 // TestAdminClientWireTypes keeps adminclient's copies of the admin API's types (it has
@@ -29,7 +30,8 @@ func TestAdminClientWireTypes(t *testing.T) {
 			t.Errorf("%s: %s came back as %s", name, b, back)
 		}
 	}
-	spec := TenantSpec{Name: "a", UID: "u", KeyPrefix: "/p/", DisabledAPIs: []string{"batch/v1"}, ExtraSANs: []string{"x"}, PKI: map[string][]byte{"ca.crt": []byte("c")}}
+	spec := TenantSpec{Name: "a", UID: "u", KeyPrefix: "/p/", DisabledAPIs: []string{"batch/v1"}, ExtraSANs: []string{"x"}, PKI: map[string][]byte{"ca.crt": []byte("c")},
+		Policy: &policy.Policy{PodSecurity: "baseline", Registries: []string{"r.io"}, ServiceTypes: []string{"ClusterIP"}, StorageClasses: []string{"s"}, IngressClasses: []string{"i"}}}
 	roundTrip("host.TenantSpec → adminclient.Tenant", spec, &adminclient.Tenant{})
 	roundTrip("adminclient.Tenant → host.TenantSpec", adminclient.Tenant(spec), &TenantSpec{})
 	status := Status{Name: "a", Prefix: "/p/", Healthy: true, Restarts: 2, Error: "e"}

@@ -3,11 +3,13 @@ package controller
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 	"github.com/vcp-dev/vcp/manager/internal/placement"
 	"github.com/vcp-dev/vcp/tenant-apiserver/adminclient"
+	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
 	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
 )
 
@@ -258,7 +261,7 @@ func (r *Reconciler) ensureControlPlane(ctx context.Context, vc *tenancyv1alpha1
 	status, err := hostAPI.Put(ctx, adminclient.Tenant{
 		Name: vc.TenantKey(), UID: string(vc.UID), KeyPrefix: vc.Spec.Datastore.KeyPrefix,
 		DisabledAPIs: vc.Spec.KubernetesAPI.DisabledAPIs, ExtraSANs: vc.Spec.KubernetesAPI.ExtraSANs,
-		PKI: pkiSecret.Data,
+		PKI: pkiSecret.Data, Policy: TenantPolicy(vc),
 	})
 	if err != nil {
 		notReady(vc, tenancyv1alpha1.ConditionControlPlaneReady, ReasonHostError, err.Error())
@@ -444,4 +447,23 @@ func trimSpace(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// TenantPolicy is what the tenant's API server refuses on the platform's behalf, from
+// the VirtualCluster's spec.isolation.
+func TenantPolicy(vc *tenancyv1alpha1.VirtualCluster) *policy.Policy {
+	iso := vc.Spec.Isolation
+	p := &policy.Policy{
+		PodSecurity:    string(cmp.Or(iso.PodSecurity.Level, tenancyv1alpha1.PodSecurityBaseline)),
+		Registries:     slices.Clone(iso.Allowed.Registries),
+		StorageClasses: slices.Clone(iso.Allowed.StorageClasses),
+		IngressClasses: slices.Clone(iso.Allowed.IngressClasses),
+	}
+	for _, t := range iso.Allowed.ServiceTypes {
+		p.ServiceTypes = append(p.ServiceTypes, string(t))
+	}
+	if len(p.ServiceTypes) == 0 {
+		p.ServiceTypes = []string{string(corev1.ServiceTypeClusterIP)}
+	}
+	return p
 }

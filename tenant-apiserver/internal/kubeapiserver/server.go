@@ -8,6 +8,7 @@
 package kubeapiserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app/options"
+
+	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
 )
 
 // Config is what one tenant's API server needs.
@@ -56,6 +59,13 @@ type Config struct {
 	// share its address; a per-tenant path keeps their server URLs (and so the discovery
 	// caches kubectl keys by URL) apart. Requests without the prefix are served too.
 	PathPrefix string
+	// ServiceClusterIPRange is the tenant's Service CIDR. It must be the super cluster's:
+	// the syncer gives tenant Services the cluster IPs of their super copies. Empty means
+	// 10.96.0.0/16, the usual default.
+	ServiceClusterIPRange string
+	// Policy, when set, returns the platform's current policy for the tenant, enforced by
+	// the VCPTenantPolicy admission plugin on every request.
+	Policy func() *policy.Policy
 	// ExtraFlags are appended last and so win.
 	ExtraFlags []string
 }
@@ -67,6 +77,10 @@ var leanRuntimeConfig = []string{
 	"internal.apiserver.k8s.io/v1alpha1=false",
 	"storagemigration.k8s.io/v1beta1=false",
 }
+
+// DefaultServiceClusterIPRange is the tenants' Service CIDR unless the host is told the
+// super cluster's.
+const DefaultServiceClusterIPRange = "10.96.0.0/16"
 
 // Flags returns the kube-apiserver flags for cfg.
 func (cfg *Config) Flags() []string {
@@ -95,7 +109,7 @@ func (cfg *Config) Flags() []string {
 		"--service-account-issuer=" + cfg.Issuer,
 		"--service-account-key-file=" + cfg.ServiceAccountPubFile,
 		"--service-account-signing-key-file=" + cfg.ServiceAccountKeyFile,
-		"--service-cluster-ip-range=10.96.0.0/16",
+		"--service-cluster-ip-range=" + cmp.Or(cfg.ServiceClusterIPRange, DefaultServiceClusterIPRange),
 		"--allow-privileged=true",
 		"--profiling=false",
 		"--runtime-config=" + strings.Join(runtimeConfig, ","),
@@ -135,6 +149,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("kubeapiserver: a listener is required")
 	}
 	s := options.NewServerRunOptions()
+	if cfg.Policy != nil {
+		registerPolicyPlugin(s.Admission, cfg.Policy)
+	}
 	fs := pflag.NewFlagSet(cfg.Name, pflag.ContinueOnError)
 	for _, f := range s.Flags().FlagSets {
 		fs.AddFlagSet(f)
