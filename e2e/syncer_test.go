@@ -229,6 +229,92 @@ func TestSyncer(t *testing.T) {
 		running(tenants["s1"], 2)
 	})
 
+	t.Run("Services get their super copy's cluster IP; selector-less Endpoints flow down", func(t *testing.T) {
+		superServices := func(tenant string) func(ctx context.Context, name string) (*corev1.Service, error) {
+			return func(ctx context.Context, name string) (*corev1.Service, error) {
+				return p.cluster.SuperClient.CoreV1().Services(naming.SuperNamespace(keys[tenant], "default")).Get(ctx, name, metav1.GetOptions{})
+			}
+		}
+		// agreed waits until the tenant's Service and its super copy have the same cluster IP.
+		agreed := func(tenant, name string) string {
+			t.Helper()
+			var ip string
+			framework.Eventually(t, 30*time.Second, "tenant "+tenant+" Service "+name+" with its super copy's cluster IP", func(ctx context.Context) (bool, error) {
+				superSvc, err := superServices(tenant)(ctx, name)
+				if err != nil {
+					return false, err
+				}
+				tenantSvc, err := tenants[tenant].CoreV1().Services("default").Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return false, err
+				}
+				ip = superSvc.Spec.ClusterIP
+				return ip != "" && tenantSvc.Spec.ClusterIP == ip && naming.Owns(keys[tenant], superSvc), fmt.Errorf("tenant %s, super %s", tenantSvc.Spec.ClusterIP, ip)
+			})
+			return ip
+		}
+		web := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+		if _, err := tenants["s1"].CoreV1().Services("default").Create(ctx, web, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		webIP := agreed("s1", "web")
+		// s2 asks for exactly that IP: its own API allows it, the super cluster cannot, and
+		// s2's Service ends with the IP the super cluster gave its copy.
+		clash := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "clash"}, Spec: corev1.ServiceSpec{ClusterIP: webIP, Ports: []corev1.ServicePort{{Port: 80}}}}
+		if _, err := tenants["s2"].CoreV1().Services("default").Create(ctx, clash, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if clashIP := agreed("s2", "clash"); clashIP == webIP {
+			t.Errorf("two tenants' Services share the super cluster IP %s", webIP)
+		}
+
+		// A port changed by hand in the super cluster is put back.
+		superWeb, err := superServices("s1")(ctx, "web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		superWeb.Spec.Ports[0].Port = 8080
+		if _, err := p.cluster.SuperClient.CoreV1().Services(superWeb.Namespace).Update(ctx, superWeb, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "super Service web back on port 80", func(ctx context.Context) (bool, error) {
+			got, err := superServices("s1")(ctx, "web")
+			return err == nil && got.Spec.Ports[0].Port == 80 && got.Spec.ClusterIP == webIP, err
+		})
+
+		// A Service without selector: its Endpoints, kept by the tenant, are copied down.
+		db := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 5432}}}}
+		if _, err := tenants["s1"].CoreV1().Services("default").Create(ctx, db, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eps := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Subsets: []corev1.EndpointSubset{{ //nolint:staticcheck // what tenants write for selector-less Services
+			Addresses: []corev1.EndpointAddress{{IP: "192.0.2.10"}}, Ports: []corev1.EndpointPort{{Port: 5432}}}}}
+		if _, err := tenants["s1"].CoreV1().Endpoints("default").Create(ctx, eps, metav1.CreateOptions{}); err != nil { //nolint:staticcheck
+			t.Fatal(err)
+		}
+		agreed("s1", "db")
+		framework.Eventually(t, 30*time.Second, "super Endpoints db with 192.0.2.10", func(ctx context.Context) (bool, error) {
+			got, err := p.cluster.SuperClient.CoreV1().Endpoints(naming.SuperNamespace(keys["s1"], "default")).Get(ctx, "db", metav1.GetOptions{}) //nolint:staticcheck
+			return err == nil && len(got.Subsets) == 1 && got.Subsets[0].Addresses[0].IP == "192.0.2.10" && naming.Owns(keys["s1"], got), err
+		})
+
+		if err := tenants["s2"].CoreV1().Services("default").Delete(ctx, "clash", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "super Service clash gone after the tenant's", func(ctx context.Context) (bool, error) {
+			_, err := superServices("s2")(ctx, "clash")
+			return apierrors.IsNotFound(err), err
+		})
+	})
+
+	t.Run("a pod the tenant's policy forbids is refused at the tenant API, naming the rule", func(t *testing.T) {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "root"}, Spec: corev1.PodSpec{HostNetwork: true, Containers: []corev1.Container{{Name: "sh", Image: "busybox"}}}}
+		_, err := tenants["s1"].CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "spec.isolation.podSecurity.level") || !strings.Contains(err.Error(), "hostNetwork=true") {
+			t.Fatalf("a hostNetwork pod under the default baseline level: got %v, want Forbidden naming spec.isolation.podSecurity.level and hostNetwork=true", err)
+		}
+	})
+
 	t.Run("tenant pods stay put (the tenant's PodGC sees their nodes)", func(t *testing.T) {
 		before := map[string]bool{}
 		for _, pod := range running(tenants["s1"], 2) {

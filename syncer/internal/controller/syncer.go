@@ -37,6 +37,8 @@ const (
 	KindPod       Kind = "Pod"
 	KindConfigMap Kind = "ConfigMap"
 	KindSecret    Kind = "Secret"
+	KindService   Kind = "Service"
+	KindEndpoints Kind = "Endpoints"
 	// KindPool names the tenant's node pool: every super node in it gets a virtual node.
 	KindPool Kind = "Pool"
 )
@@ -55,6 +57,8 @@ type Syncer struct {
 	superNSs        corelisters.NamespaceLister
 	superConfigMaps corelisters.ConfigMapLister
 	superSecrets    corelisters.SecretLister
+	superServices   corelisters.ServiceLister
+	superEndpoints  corelisters.EndpointsLister
 	superNodes      corelisters.NodeLister
 	queue           *fairqueue.Queue[Key]
 	workers         int
@@ -82,9 +86,13 @@ func (s *Syncer) Start(ctx context.Context) error {
 	core := factory.Core().V1()
 	s.superPods, s.superNSs = core.Pods().Lister(), core.Namespaces().Lister()
 	s.superConfigMaps, s.superSecrets = core.ConfigMaps().Lister(), core.Secrets().Lister()
+	s.superServices, s.superEndpoints = core.Services().Lister(), core.Endpoints().Lister() //nolint:staticcheck // Endpoints of selector-less Services are what tenants write
 	// A change to a super object (a pod scheduled or running; anything edited or deleted by
 	// hand) is work for the tenant object it stands for: drift is repaired as it happens.
-	for kind, inf := range map[Kind]cache.SharedIndexInformer{KindPod: core.Pods().Informer(), KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer()} {
+	for kind, inf := range map[Kind]cache.SharedIndexInformer{
+		KindPod: core.Pods().Informer(), KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
+		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer(), //nolint:staticcheck
+	} {
 		enqueue := s.enqueueSuper(kind)
 		update := func(old, obj any) {
 			s.markRunning(old, obj)
@@ -217,6 +225,10 @@ func (s *Syncer) reconcile(ctx context.Context, sess *session, key Key) error {
 		return s.syncConfigMap(ctx, sess, key.Namespace, key.Name)
 	case KindSecret:
 		return s.syncSecret(ctx, sess, key.Namespace, key.Name)
+	case KindService:
+		return s.syncService(ctx, sess, key.Namespace, key.Name)
+	case KindEndpoints:
+		return s.syncEndpoints(ctx, sess, key.Namespace, key.Name)
 	case KindPool:
 		return s.syncPool(ctx, sess)
 	}
@@ -283,6 +295,8 @@ type session struct {
 	nss        corelisters.NamespaceLister
 	configMaps corelisters.ConfigMapLister
 	secrets    corelisters.SecretLister
+	services   corelisters.ServiceLister
+	endpoints  corelisters.EndpointsLister
 	cancel     context.CancelFunc
 	// synced reports whether the tenant informers hold the tenant's state: before that a
 	// missing object means "not seen yet", never "deleted".
@@ -314,9 +328,11 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 	factory := informers.NewSharedInformerFactory(cfg.Client, 10*time.Minute)
 	core := factory.Core().V1()
 	sess := &session{key: cfg.Key, client: cfg.Client, pods: core.Pods().Lister(), nss: core.Namespaces().Lister(),
-		configMaps: core.ConfigMaps().Lister(), secrets: core.Secrets().Lister(), cancel: cancel, isolation: cfg.Isolation}
+		configMaps: core.ConfigMaps().Lister(), secrets: core.Secrets().Lister(), services: core.Services().Lister(),
+		endpoints: core.Endpoints().Lister(), cancel: cancel, isolation: cfg.Isolation} //nolint:staticcheck
 	informerOf := map[Kind]cache.SharedIndexInformer{KindPod: core.Pods().Informer(), KindNamespace: core.Namespaces().Informer(),
-		KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer()}
+		KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
+		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer()} //nolint:staticcheck
 	enqueue := func(kind Kind) func(any) {
 		return func(obj any) {
 			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {

@@ -1,0 +1,99 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vcp-dev/vcp/syncer/naming"
+)
+
+// superWriter is the typed super-cluster client of one kind in one namespace.
+type superWriter[P metav1.Object] interface {
+	Create(ctx context.Context, obj P, opts metav1.CreateOptions) (P, error)
+	Update(ctx context.Context, obj P, opts metav1.UpdateOptions) (P, error)
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
+}
+
+// copied describes a kind the syncer copies down as is (ConfigMaps, Secrets, Endpoints):
+// the super copy exists with the tenant object's content while the tenant object does,
+// an edit of the copy is undone, and the copy is deleted after the tenant object.
+type copied[P metav1.Object] struct {
+	kind      string
+	tenantGet func(ns, name string) (P, error)
+	superGet  func(superNS, name string) (P, error)
+	writer    func(superNS string) superWriter[P]
+	// skip reports tenant objects that are not copied (a tenant's own credentials).
+	skip func(tenantObj P) bool
+	// want is the super copy of tenantObj.
+	want func(tenantObj P) P
+	// replace reports a super copy that only deleting and creating again can make match
+	// (an immutable object whose content changed).
+	replace func(superObj, want P) bool
+	// same reports a super copy that needs no update; update returns superObj changed to
+	// want.
+	same   func(superObj, want P) bool
+	update func(superObj, want P) P
+}
+
+// syncCopy makes the super copy of tenant object ns/name match it.
+func syncCopy[P metav1.Object](ctx context.Context, s *Syncer, sess *session, c copied[P], ns, name string) error {
+	tenantObj, err := c.tenantGet(ns, name)
+	tenantFound := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if tenantFound && c.skip != nil && c.skip(tenantObj) {
+		return nil
+	}
+	superNS := naming.SuperNamespace(sess.key, ns)
+	superObj, err := c.superGet(superNS, name)
+	superFound := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if superFound && !naming.Owns(sess.key, superObj) {
+		return fmt.Errorf("super %s %s/%s belongs to another tenant: refusing to touch it", c.kind, superNS, name)
+	}
+	writer := c.writer(superNS)
+	deleteSuper := func() error {
+		uid := superObj.GetUID()
+		return ignoreGone(writer.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}))
+	}
+	if !tenantFound || tenantObj.GetDeletionTimestamp() != nil {
+		if !superFound {
+			return nil
+		}
+		return deleteSuper()
+	}
+	want := c.want(tenantObj)
+	switch {
+	case !superFound:
+		if err := s.ensureSuperNamespace(ctx, sess, ns); err != nil {
+			return err
+		}
+		_, err := writer.Create(ctx, want, metav1.CreateOptions{})
+		return ignoreExists(err)
+	case superObj.GetAnnotations()[naming.AnnotationUID] != string(tenantObj.GetUID()) || (c.replace != nil && c.replace(superObj, want)):
+		// An orphan of an earlier tenant object of the same name, or an immutable copy
+		// whose content changed: replace it.
+		if err := deleteSuper(); err != nil {
+			return err
+		}
+		return fmt.Errorf("replaced super %s %s/%s", c.kind, superNS, name)
+	case !sameMeta(superObj, want) || !c.same(superObj, want):
+		updated := c.update(superObj, want)
+		updated.SetLabels(want.GetLabels())
+		updated.SetAnnotations(want.GetAnnotations())
+		_, err := writer.Update(ctx, updated, metav1.UpdateOptions{})
+		return ignoreGone(err)
+	}
+	return nil
+}
+
+func sameMeta(got, want metav1.Object) bool {
+	return maps.Equal(got.GetLabels(), want.GetLabels()) && maps.Equal(got.GetAnnotations(), want.GetAnnotations())
+}

@@ -1,0 +1,73 @@
+package translate
+
+import (
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vcp-dev/vcp/syncer/naming"
+)
+
+// SuperService returns the super-cluster Service for a tenant Service: same name, ports
+// and selector in the tenant namespace's super namespace (where only the same tenant
+// namespace's pods live, so the selector cannot reach another tenant's pods). It asks for
+// the tenant Service's cluster IP, so that the tenant's IP usually stays valid; node
+// ports are left to the super cluster to allocate, since the tenant's were allocated
+// without knowing the super cluster's.
+func SuperService(tenantKey string, tenantSvc *corev1.Service) *corev1.Service {
+	superSvc := &corev1.Service{
+		ObjectMeta: SuperMeta(tenantKey, &tenantSvc.ObjectMeta),
+		Spec:       *tenantSvc.Spec.DeepCopy(),
+	}
+	for i := range superSvc.Spec.Ports {
+		superSvc.Spec.Ports[i].NodePort = 0
+	}
+	superSvc.Spec.HealthCheckNodePort = 0
+	return superSvc
+}
+
+// KeepAllocated copies onto want what the super cluster allocated for have (cluster IPs,
+// IP families, node ports by port number and protocol), so that an update of want
+// changes only what the tenant changed.
+func KeepAllocated(want, have *corev1.Service) {
+	if want.Spec.Type == corev1.ServiceTypeExternalName {
+		return
+	}
+	want.Spec.ClusterIP, want.Spec.ClusterIPs = have.Spec.ClusterIP, have.Spec.ClusterIPs
+	want.Spec.IPFamilies, want.Spec.IPFamilyPolicy = have.Spec.IPFamilies, have.Spec.IPFamilyPolicy
+	if want.Spec.HealthCheckNodePort == 0 {
+		want.Spec.HealthCheckNodePort = have.Spec.HealthCheckNodePort
+	}
+	if want.Spec.Type != corev1.ServiceTypeNodePort && want.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return
+	}
+	for i, p := range want.Spec.Ports {
+		for _, h := range have.Spec.Ports {
+			if h.Port == p.Port && h.Protocol == p.Protocol {
+				want.Spec.Ports[i].NodePort = h.NodePort
+			}
+		}
+	}
+}
+
+// SuperEndpoints returns the super copy of the Endpoints of a tenant Service without a
+// selector (the tenant maintains them by hand; for Services with a selector each
+// cluster's own controller does).
+func SuperEndpoints(tenantKey string, tenantEps *corev1.Endpoints) *corev1.Endpoints {
+	return &corev1.Endpoints{
+		ObjectMeta: SuperMeta(tenantKey, &tenantEps.ObjectMeta),
+		Subsets:    tenantEps.DeepCopy().Subsets,
+	}
+}
+
+// SuperMeta is the metadata of the super copy of a namespaced tenant object: same
+// name in the super namespace, the tenant's labels and annotations, and its identity.
+func SuperMeta(tenantKey string, tenant *metav1.ObjectMeta) metav1.ObjectMeta {
+	m := metav1.ObjectMeta{
+		Name: tenant.Name, Namespace: naming.SuperNamespace(tenantKey, tenant.Namespace),
+		Labels: maps.Clone(tenant.Labels), Annotations: maps.Clone(tenant.Annotations),
+	}
+	naming.Stamp(&m, naming.Identity{Tenant: tenantKey, Namespace: tenant.Namespace, Name: tenant.Name, UID: string(tenant.UID)})
+	return m
+}
