@@ -59,7 +59,9 @@ func (s *Syncer) syncSecret(ctx context.Context, sess *session, ns, name string)
 		replace: func(superSecret, want *corev1.Secret) bool {
 			return superSecret.Type != want.Type || (isTrue(superSecret.Immutable) && !apiequality.Semantic.DeepEqual(superSecret.Data, want.Data))
 		},
-		same: func(superSecret, want *corev1.Secret) bool { return apiequality.Semantic.DeepEqual(superSecret.Data, want.Data) },
+		same: func(superSecret, want *corev1.Secret) bool {
+			return apiequality.Semantic.DeepEqual(superSecret.Data, want.Data)
+		},
 		update: func(superSecret, want *corev1.Secret) *corev1.Secret {
 			updated := superSecret.DeepCopy()
 			updated.Data = want.Data
