@@ -14,10 +14,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 	"github.com/vcp-dev/vcp/e2e/framework"
@@ -304,6 +306,69 @@ func TestSyncer(t *testing.T) {
 		framework.Eventually(t, 30*time.Second, "super Service clash gone after the tenant's", func(ctx context.Context) (bool, error) {
 			_, err := superServices("s2")(ctx, "clash")
 			return apierrors.IsNotFound(err), err
+		})
+	})
+
+	t.Run("every super namespace carries the tenant's VPC policy, quota and limit range, kept as the spec says", func(t *testing.T) {
+		superNS := naming.SuperNamespace(keys["s1"], "default")
+		netpols := p.cluster.SuperClient.NetworkingV1().NetworkPolicies(superNS)
+		framework.Eventually(t, 30*time.Second, "VPC policy in "+superNS, func(ctx context.Context) (bool, error) {
+			np, err := netpols.Get(ctx, "vcp-vpc", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			return len(np.Spec.PolicyTypes) == 2 && len(np.Spec.Ingress) == 1, fmt.Errorf("policy %+v", np.Spec)
+		})
+		// The platform admin lets s2 reach s1 and sets a quota and limits.
+		vc := &tenancyv1alpha1.VirtualCluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "s1"}}
+		patch := []byte(`{"spec":{"isolation":{"network":{"allowedTenants":["s2"]},"resourceQuota":{"hard":{"pods":"20"}},"limitRange":{"default":{"memory":"256Mi"}}}}}`)
+		if err := p.admin.Patch(ctx, vc, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "quota, limit range, reach label and ingress from s2 in "+superNS, func(ctx context.Context) (bool, error) {
+			quota, err := p.cluster.SuperClient.CoreV1().ResourceQuotas(superNS).Get(ctx, "vcp-quota", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			limits, err := p.cluster.SuperClient.CoreV1().LimitRanges(superNS).Get(ctx, "vcp-limits", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			ns, err := p.cluster.SuperClient.CoreV1().Namespaces().Get(ctx, superNS, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			np, err := netpols.Get(ctx, "vcp-vpc", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			pods := quota.Spec.Hard[corev1.ResourcePods]
+			mem := limits.Spec.Limits[0].Default[corev1.ResourceMemory]
+			return pods.String() == "20" && mem.String() == "256Mi" && ns.Labels["reach.tenancy.vcp.dev/s2"] == "true" && len(np.Spec.Ingress) == 2,
+				fmt.Errorf("quota pods %s, default memory %s, labels %v, %d ingress rules", pods.String(), mem.String(), ns.Labels, len(np.Spec.Ingress))
+		})
+		// Deleted by hand: put back.
+		if err := netpols.Delete(ctx, "vcp-vpc", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "VPC policy back in "+superNS, func(ctx context.Context) (bool, error) {
+			_, err := netpols.Get(ctx, "vcp-vpc", metav1.GetOptions{})
+			return err == nil, err
+		})
+		// Taken out of the spec: removed.
+		patch = []byte(`{"spec":{"isolation":{"network":{"allowedTenants":null},"resourceQuota":null,"limitRange":null}}}`)
+		if err := p.admin.Patch(ctx, vc, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "quota, limit range and reach label gone from "+superNS, func(ctx context.Context) (bool, error) {
+			_, qErr := p.cluster.SuperClient.CoreV1().ResourceQuotas(superNS).Get(ctx, "vcp-quota", metav1.GetOptions{})
+			_, lErr := p.cluster.SuperClient.CoreV1().LimitRanges(superNS).Get(ctx, "vcp-limits", metav1.GetOptions{})
+			ns, err := p.cluster.SuperClient.CoreV1().Namespaces().Get(ctx, superNS, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			_, reach := ns.Labels["reach.tenancy.vcp.dev/s2"]
+			return apierrors.IsNotFound(qErr) && apierrors.IsNotFound(lErr) && !reach, fmt.Errorf("quota: %v, limits: %v, labels %v", qErr, lErr, ns.Labels)
 		})
 	})
 

@@ -5,9 +5,11 @@ package app
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -18,8 +20,9 @@ import (
 // Options are the syncer flags.
 type Options struct {
 	ctrlapp.Options
-	Workers        int
-	PatrolInterval time.Duration
+	Workers           int
+	PatrolInterval    time.Duration
+	PlatformNamespace string
 }
 
 // NewCommand returns the syncer command.
@@ -42,6 +45,7 @@ func NewCommand() *cobra.Command {
 	}
 	o.AddFlags(cmd.Flags(), "127.0.0.1:8082", "127.0.0.1:8083")
 	cmd.Flags().IntVar(&o.Workers, "workers", 16, "objects synced in parallel, across all tenants")
+	cmd.Flags().StringVar(&o.PlatformNamespace, "platform-namespace", "vcp-system", "namespace the platform runs in: tenants' VPC network policies let traffic to and from it (the tenant API servers) through")
 	cmd.Flags().DurationVar(&o.PatrolInterval, "patrol-interval", time.Minute, "how often super namespaces of tenants that no longer exist are looked for and removed")
 	return cmd
 }
@@ -51,6 +55,9 @@ func (o *Options) Validate() error {
 	errs := o.Options.Validate()
 	if o.Workers < 1 {
 		errs = append(errs, fmt.Errorf("--workers must be at least 1, got %d", o.Workers))
+	}
+	if errs2 := validation.IsDNS1123Label(o.PlatformNamespace); len(errs2) > 0 {
+		errs = append(errs, fmt.Errorf("--platform-namespace %q: %s", o.PlatformNamespace, strings.Join(errs2, "; ")))
 	}
 	if o.PatrolInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--patrol-interval must be at least 1s, got %s", o.PatrolInterval))
@@ -69,6 +76,7 @@ func (o *Options) Run() error {
 		return err
 	}
 	s := controller.New(superClient, o.Workers)
+	s.PlatformNamespace = o.PlatformNamespace
 	if err := mgr.Add(s); err != nil {
 		return err
 	}

@@ -118,7 +118,11 @@ func (s *Syncer) ensureSuperNamespace(ctx context.Context, sess *session, ns str
 	if err != nil {
 		return err
 	}
-	return s.createSuperNamespace(ctx, sess.key, tenantNS)
+	superNS, err := s.createSuperNamespace(ctx, sess, tenantNS)
+	if err != nil {
+		return err
+	}
+	return s.ensureNamespaceIsolation(ctx, sess, superNS)
 }
 
 func ignoreExists(err error) error {

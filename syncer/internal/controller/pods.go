@@ -31,29 +31,38 @@ func (s *Syncer) syncNamespace(ctx context.Context, sess *session, name string) 
 		}
 		return nil
 	}
-	if superNS != nil {
+	if superNS == nil {
+		if superNS, err = s.createSuperNamespace(ctx, sess, tenantNS); err != nil {
+			return err
+		}
+	}
+	if !naming.Owns(sess.key, superNS) || !superNS.DeletionTimestamp.IsZero() {
 		return nil
 	}
-	return s.createSuperNamespace(ctx, sess.key, tenantNS)
+	return s.ensureNamespaceIsolation(ctx, sess, superNS)
 }
 
-func (s *Syncer) createSuperNamespace(ctx context.Context, tenantKey string, tenantNS *corev1.Namespace) error {
-	superNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: naming.SuperNamespace(tenantKey, tenantNS.Name)}}
-	naming.Stamp(superNS, naming.Identity{Tenant: tenantKey, Name: tenantNS.Name, UID: string(tenantNS.UID)})
-	_, err := s.superClient.CoreV1().Namespaces().Create(ctx, superNS, metav1.CreateOptions{})
+// createSuperNamespace creates the super namespace of a tenant namespace (or finds it
+// already there), stamped and labelled for the tenant's isolation.
+func (s *Syncer) createSuperNamespace(ctx context.Context, sess *session, tenantNS *corev1.Namespace) (*corev1.Namespace, error) {
+	tenantKey := sess.key
+	id := naming.Identity{Tenant: tenantKey, Name: tenantNS.Name, UID: string(tenantNS.UID)}
+	superNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: naming.SuperNamespace(tenantKey, tenantNS.Name), Labels: superNamespaceLabels(nil, id, sess.currentIsolation())}}
+	naming.Stamp(superNS, id)
+	created, err := s.superClient.CoreV1().Namespaces().Create(ctx, superNS, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		// Either the cache lags (it is ours) or a namespace the tenant does not own has the
 		// name: look, and never write into another's.
 		existing, getErr := s.superClient.CoreV1().Namespaces().Get(ctx, superNS.Name, metav1.GetOptions{})
 		if getErr != nil {
-			return getErr
+			return nil, getErr
 		}
 		if !naming.Owns(tenantKey, existing) {
-			return fmt.Errorf("super namespace %s exists and does not belong to tenant %s: refusing to use it", superNS.Name, tenantKey)
+			return nil, fmt.Errorf("super namespace %s exists and does not belong to tenant %s: refusing to use it", superNS.Name, tenantKey)
 		}
-		return nil
+		return existing, nil
 	}
-	return err
+	return created, err
 }
 
 // syncPod makes the tenant pod's super pod match it (create, replace an orphan, delete),

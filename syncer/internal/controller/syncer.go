@@ -13,11 +13,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -60,8 +63,16 @@ type Syncer struct {
 	superServices   corelisters.ServiceLister
 	superEndpoints  corelisters.EndpointsLister
 	superNodes      corelisters.NodeLister
-	queue           *fairqueue.Queue[Key]
-	workers         int
+	// Listers of the platform objects in tenants' super namespaces.
+	superNetworkPolicies networkinglisters.NetworkPolicyLister
+	superQuotas          corelisters.ResourceQuotaLister
+	superLimitRanges     corelisters.LimitRangeLister
+	queue                *fairqueue.Queue[Key]
+	workers              int
+
+	// PlatformNamespace is where the platform (tenant API servers, node agents) runs:
+	// tenants' VPC policies let traffic to and from it through.
+	PlatformNamespace string
 
 	mu       sync.RWMutex
 	sessions map[string]*session
@@ -72,7 +83,7 @@ type Syncer struct {
 
 // New returns a syncer writing to the super cluster through superClient. Start runs it.
 func New(superClient kubernetes.Interface, workers int) *Syncer {
-	s := &Syncer{superClient: superClient, queue: fairqueue.New[Key](), workers: max(1, workers), sessions: map[string]*session{}}
+	s := &Syncer{superClient: superClient, queue: fairqueue.New[Key](), workers: max(1, workers), sessions: map[string]*session{}, PlatformNamespace: "vcp-system"}
 	s.queue.OnServe = func(tenant string, waited time.Duration) { queueWait.WithLabelValues(tenant).Observe(waited.Seconds()) }
 	ctrlmetrics.Registry.MustRegister(queueDepth{s})
 	return s
@@ -89,8 +100,15 @@ func (s *Syncer) Start(ctx context.Context) error {
 	s.superServices, s.superEndpoints = core.Services().Lister(), core.Endpoints().Lister() //nolint:staticcheck // Endpoints of selector-less Services are what tenants write
 	// A change to a super object (a pod scheduled or running; anything edited or deleted by
 	// hand) is work for the tenant object it stands for: drift is repaired as it happens.
+	s.superNetworkPolicies = factory.Networking().V1().NetworkPolicies().Lister()
+	s.superQuotas, s.superLimitRanges = core.ResourceQuotas().Lister(), core.LimitRanges().Lister()
+	for _, inf := range []cache.SharedIndexInformer{factory.Networking().V1().NetworkPolicies().Informer(), core.ResourceQuotas().Informer(), core.LimitRanges().Informer()} {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.enqueueIsolation, UpdateFunc: func(_, obj any) { s.enqueueIsolation(obj) }, DeleteFunc: s.enqueueIsolation}); err != nil {
+			return err
+		}
+	}
 	for kind, inf := range map[Kind]cache.SharedIndexInformer{
-		KindPod: core.Pods().Informer(), KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
+		KindNamespace: core.Namespaces().Informer(), KindPod: core.Pods().Informer(), KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
 		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer(), //nolint:staticcheck
 	} {
 		enqueue := s.enqueueSuper(kind)
@@ -249,10 +267,21 @@ func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sess, ok := s.sessions[cfg.Key]; ok {
-		if sess.currentIsolation().NodePool != cfg.Isolation.NodePool {
+		old := sess.currentIsolation()
+		sess.setIsolation(cfg.Isolation)
+		if old.NodePool != cfg.Isolation.NodePool {
 			s.queue.Add(cfg.Key, Key{Kind: KindPool})
 		}
-		sess.setIsolation(cfg.Isolation)
+		if !apiequality.Semantic.DeepEqual(old, cfg.Isolation) && sess.synced() {
+			// Every super namespace carries the isolation: bring each up to date.
+			nss, err := sess.nss.List(labels.Everything())
+			if err != nil {
+				return err
+			}
+			for _, ns := range nss {
+				s.queue.Add(cfg.Key, Key{Kind: KindNamespace, Name: ns.Name})
+			}
+		}
 		return nil
 	}
 	sess, err := startSession(cfg, s.queue, &s.newPods)

@@ -14,34 +14,6 @@ import (
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
-// Isolation is what a tenant's VirtualCluster forces onto every one of its pods.
-type Isolation struct {
-	// RuntimeClassName is the sandbox runtime; empty leaves the pod's own.
-	RuntimeClassName string
-	// NodePool is the pool the pods must land on; empty means any node.
-	NodePool string
-	// NodeSelector and Tolerations are added to every pod; on a conflicting
-	// nodeSelector key the platform's value wins.
-	NodeSelector map[string]string
-	Tolerations  []corev1.Toleration
-}
-
-// IsolationFor reads a VirtualCluster's isolation spec.
-func IsolationFor(vc *tenancyv1alpha1.VirtualCluster) Isolation {
-	iso := Isolation{
-		RuntimeClassName: vc.Spec.Isolation.RuntimeClassName,
-		NodePool:         vc.Spec.Isolation.NodePool.Name,
-		Tolerations:      slices.Clone(vc.Spec.Isolation.NodePool.Tolerations),
-	}
-	if len(vc.Spec.Isolation.NodePool.NodeSelector) > 0 {
-		iso.NodeSelector = map[string]string{}
-		for k, v := range vc.Spec.Isolation.NodePool.NodeSelector {
-			iso.NodeSelector[k] = string(v)
-		}
-	}
-	return iso
-}
-
 // TokenSecretName is the super-cluster Secret, in the pod's super namespace, that holds a
 // token of tenant service account sa for pods to mount in place of the tenant's projected
 // service-account token (the super cluster would mint a token of its own account).

@@ -1,0 +1,139 @@
+package controller
+
+import (
+	"context"
+	"maps"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/vcp-dev/vcp/syncer/internal/translate"
+	"github.com/vcp-dev/vcp/syncer/naming"
+)
+
+// superNamespaceLabels returns the labels a tenant's super namespace should have, given
+// the ones it has: its identity, and the isolation labels of translate.NamespaceLabels
+// (stale reach labels removed). Labels others set are kept.
+func superNamespaceLabels(have map[string]string, id naming.Identity, iso translate.Isolation) map[string]string {
+	out := maps.Clone(have)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.DeleteFunc(out, func(k, _ string) bool {
+		return strings.HasPrefix(k, translate.ReachLabelPrefix+"/") || k == "pod-security.kubernetes.io/enforce"
+	})
+	maps.Copy(out, translate.NamespaceLabels(iso))
+	ns := &metav1.ObjectMeta{Labels: out}
+	naming.Stamp(ns, id)
+	return ns.Labels
+}
+
+// ensureNamespaceIsolation makes a tenant's super namespace carry its isolation: labels,
+// the VPC NetworkPolicy, ResourceQuota and LimitRange of the tenant's spec. Objects the
+// spec no longer asks for are deleted; edits made by hand are undone.
+func (s *Syncer) ensureNamespaceIsolation(ctx context.Context, sess *session, superNS *corev1.Namespace) error {
+	iso := sess.currentIsolation()
+	id, _ := naming.IdentityOf(superNS)
+	if labels := superNamespaceLabels(superNS.Labels, id, iso); !maps.Equal(labels, superNS.Labels) {
+		updated := superNS.DeepCopy()
+		updated.Labels = labels
+		if _, err := s.superClient.CoreV1().Namespaces().Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
+			return ignoreGone(err)
+		}
+	}
+	ns := superNS.Name
+	core := s.superClient.CoreV1()
+	netpol, err := s.superNetworkPolicies.NetworkPolicies(ns).Get(translate.VPCPolicyName)
+	if err := ensureIsolationObject(ctx, s.superClient.NetworkingV1().NetworkPolicies(ns), netpol, err,
+		translate.VPCPolicy(sess.key, ns, s.PlatformNamespace, iso),
+		func(have, want *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy {
+			if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
+				return nil
+			}
+			updated := have.DeepCopy()
+			updated.Spec = want.Spec
+			return updated
+		}); err != nil {
+		return err
+	}
+	quota, err := s.superQuotas.ResourceQuotas(ns).Get(translate.QuotaName)
+	if err := ensureIsolationObject(ctx, core.ResourceQuotas(ns), quota, err, translate.Quota(sess.key, ns, iso),
+		func(have, want *corev1.ResourceQuota) *corev1.ResourceQuota {
+			if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
+				return nil
+			}
+			updated := have.DeepCopy()
+			updated.Spec = want.Spec
+			return updated
+		}); err != nil {
+		return err
+	}
+	limits, err := s.superLimitRanges.LimitRanges(ns).Get(translate.LimitRangeName)
+	return ensureIsolationObject(ctx, core.LimitRanges(ns), limits, err, translate.Limits(sess.key, ns, iso),
+		func(have, want *corev1.LimitRange) *corev1.LimitRange {
+			if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
+				return nil
+			}
+			updated := have.DeepCopy()
+			updated.Spec = want.Spec
+			return updated
+		})
+}
+
+// ensureIsolationObject creates, updates or deletes one platform object of a super
+// namespace: have (with getErr from the cache) is what exists, want what should (nil:
+// nothing); update returns have changed to want, or nil when it matches.
+func ensureIsolationObject[P interface {
+	*T
+	metav1.Object
+}, T any](ctx context.Context, writer superWriter[P], have P, getErr error, want P, update func(have, want P) P) error {
+	if getErr != nil && !apierrors.IsNotFound(getErr) {
+		return getErr
+	}
+	found := getErr == nil
+	switch {
+	case want == nil && found:
+		uid := have.GetUID()
+		return ignoreGone(writer.Delete(ctx, have.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}))
+	case want == nil:
+		return nil
+	case !found:
+		_, err := writer.Create(ctx, want, metav1.CreateOptions{})
+		return ignoreExists(err)
+	}
+	updated := update(have, want)
+	if updated == nil && maps.Equal(have.GetLabels(), want.GetLabels()) {
+		return nil
+	}
+	if updated == nil {
+		updated = have
+	}
+	updated.SetLabels(want.GetLabels())
+	_, err := writer.Update(ctx, updated, metav1.UpdateOptions{})
+	return ignoreGone(err)
+}
+
+// enqueueIsolation queues the tenant namespace of the super namespace a platform object
+// (VPC policy, quota, limit range) is in: a change made to it by hand is undone.
+func (s *Syncer) enqueueIsolation(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	superNS, err := s.superNSs.Get(m.GetNamespace())
+	if err != nil {
+		return
+	}
+	if id, ok := naming.IdentityOf(superNS); ok {
+		s.queue.Add(id.Tenant, Key{Kind: KindNamespace, Name: id.Name})
+	}
+}

@@ -1,0 +1,180 @@
+package translate
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/syncer/naming"
+)
+
+// Isolation is what a tenant's VirtualCluster forces onto its pods and its super
+// namespaces.
+type Isolation struct {
+	// RuntimeClassName is the sandbox runtime; empty leaves the pod's own.
+	RuntimeClassName string
+	// NodePool is the pool the pods must land on; empty means any node.
+	NodePool string
+	// NodeSelector and Tolerations are added to every pod; on a conflicting
+	// nodeSelector key the platform's value wins.
+	NodeSelector map[string]string
+	Tolerations  []corev1.Toleration
+
+	// VCNamespace and VCName are the VirtualCluster's: allowed tenants are named in its
+	// namespace.
+	VCNamespace, VCName string
+	// Network, ResourceQuota, LimitRange and PodSecurity are the VirtualCluster's.
+	Network       tenancyv1alpha1.NetworkSpec
+	ResourceQuota *tenancyv1alpha1.ResourceQuotaSpec
+	LimitRange    *tenancyv1alpha1.LimitRangeSpec
+	PodSecurity   tenancyv1alpha1.PodSecurityLevel
+}
+
+// IsolationFor reads a VirtualCluster's isolation spec.
+func IsolationFor(vc *tenancyv1alpha1.VirtualCluster) Isolation {
+	spec := vc.Spec.Isolation.DeepCopy()
+	iso := Isolation{
+		RuntimeClassName: spec.RuntimeClassName,
+		NodePool:         spec.NodePool.Name,
+		Tolerations:      spec.NodePool.Tolerations,
+		VCNamespace:      vc.Namespace, VCName: vc.Name,
+		Network: spec.Network, ResourceQuota: spec.ResourceQuota, LimitRange: spec.LimitRange,
+		PodSecurity: cmp.Or(spec.PodSecurity.Level, tenancyv1alpha1.PodSecurityBaseline),
+	}
+	if len(spec.NodePool.NodeSelector) > 0 {
+		iso.NodeSelector = map[string]string{}
+		for k, v := range spec.NodePool.NodeSelector {
+			iso.NodeSelector[k] = string(v)
+		}
+	}
+	return iso
+}
+
+// Labels of super namespaces that network policies select on.
+const (
+	// LabelVCNamespace and LabelVCName name the VirtualCluster a super namespace is of.
+	LabelVCNamespace = "tenancy.vcp.dev/vc-namespace"
+	LabelVCName      = "tenancy.vcp.dev/vc-name"
+	// ReachLabelPrefix + "/" + <VirtualCluster name> on a super namespace says that pods
+	// of that VirtualCluster (in the same namespace) may reach the pods in it.
+	ReachLabelPrefix = "reach.tenancy.vcp.dev"
+)
+
+// Names of the objects the syncer puts into every super namespace of a tenant.
+const (
+	VPCPolicyName  = "vcp-vpc"
+	QuotaName      = "vcp-quota"
+	LimitRangeName = "vcp-limits"
+)
+
+// NamespaceLabels are the labels, besides its identity, of each of a tenant's super
+// namespaces: the VirtualCluster it belongs to, who may reach it, and the Pod Security
+// level the super cluster enforces there too.
+func NamespaceLabels(iso Isolation) map[string]string {
+	labels := map[string]string{
+		LabelVCNamespace:                     iso.VCNamespace,
+		LabelVCName:                          iso.VCName,
+		"pod-security.kubernetes.io/enforce": string(iso.PodSecurity),
+	}
+	if iso.PodSecurity == "" {
+		delete(labels, "pod-security.kubernetes.io/enforce")
+	}
+	for _, name := range iso.Network.AllowedTenants {
+		labels[ReachLabelPrefix+"/"+name] = "true"
+	}
+	return labels
+}
+
+// VPCPolicy is the NetworkPolicy of each of a tenant's super namespaces in VPC mode: its
+// pods take traffic from the tenant's own pods, the platform's namespace (the tenant API
+// server, ingress) and the VirtualClusters it allows; they send traffic to the tenant's
+// own pods, tenants that allow it, cluster DNS, the platform's namespace and the allowed
+// egress CIDRs. Nothing else crosses. It returns nil in Open mode.
+func VPCPolicy(tenantKey, superNS, platformNS string, iso Isolation) *networkingv1.NetworkPolicy {
+	if iso.Network.Mode == tenancyv1alpha1.NetworkOpen {
+		return nil
+	}
+	own := networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{naming.LabelTenant: tenantKey}}}
+	platform := networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: platformNS}}}
+	ingress := []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{own, platform}}}
+	if allowed := slices.Sorted(slices.Values(iso.Network.AllowedTenants)); len(allowed) > 0 {
+		ingress = append(ingress, networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{
+			MatchLabels:      map[string]string{LabelVCNamespace: iso.VCNamespace},
+			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: LabelVCName, Operator: metav1.LabelSelectorOpIn, Values: allowed}},
+		}}}})
+	}
+	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
+	dnsPort := intstr.FromInt32(53)
+	egress := []networkingv1.NetworkPolicyEgressRule{
+		{To: []networkingv1.NetworkPolicyPeer{own, platform, {NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
+			LabelVCNamespace: iso.VCNamespace, ReachLabelPrefix + "/" + iso.VCName: "true",
+		}}}}},
+		{
+			To: []networkingv1.NetworkPolicyPeer{{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: metav1.NamespaceSystem}},
+				PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}},
+			}},
+			Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &dnsPort}, {Protocol: &tcp, Port: &dnsPort}},
+		},
+	}
+	if cidrs := slices.Sorted(slices.Values(iso.Network.AllowedEgressCIDRs)); len(cidrs) > 0 {
+		rule := networkingv1.NetworkPolicyEgressRule{}
+		for _, cidr := range cidrs {
+			rule.To = append(rule.To, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
+		}
+		egress = append(egress, rule)
+	}
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: isolationMeta(tenantKey, superNS, VPCPolicyName),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+			Ingress:     ingress, Egress: egress,
+		},
+	}
+}
+
+// Quota is the ResourceQuota of each of a tenant's super namespaces, or nil.
+func Quota(tenantKey, superNS string, iso Isolation) *corev1.ResourceQuota {
+	if iso.ResourceQuota == nil {
+		return nil
+	}
+	return &corev1.ResourceQuota{ObjectMeta: isolationMeta(tenantKey, superNS, QuotaName), Spec: corev1.ResourceQuotaSpec{Hard: resourceList(iso.ResourceQuota.Hard)}}
+}
+
+// Limits is the LimitRange of each of a tenant's super namespaces, or nil.
+func Limits(tenantKey, superNS string, iso Isolation) *corev1.LimitRange {
+	lr := iso.LimitRange
+	if lr == nil {
+		return nil
+	}
+	return &corev1.LimitRange{ObjectMeta: isolationMeta(tenantKey, superNS, LimitRangeName), Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+		Type:    corev1.LimitTypeContainer,
+		Default: resourceList(lr.Default), DefaultRequest: resourceList(lr.DefaultRequest), Max: resourceList(lr.Max), Min: resourceList(lr.Min),
+	}}}}
+}
+
+func resourceList(m map[corev1.ResourceName]resource.Quantity) corev1.ResourceList {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
+}
+
+// isolationMeta stamps a platform object in a tenant's super namespace with the tenant
+// and the super namespace's tenant namespace (found from the super namespace's name by
+// the caller) so that a change to it is traced back to that namespace.
+func isolationMeta(tenantKey, superNS, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: superNS, Labels: map[string]string{naming.LabelTenant: tenantKey, LabelIsolation: "true"}}
+}
+
+// LabelIsolation marks the objects the syncer puts into a tenant's super namespaces on
+// the platform's behalf (they stand for no tenant object).
+const LabelIsolation = "tenancy.vcp.dev/isolation"
