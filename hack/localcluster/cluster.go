@@ -288,6 +288,10 @@ func (c *Cluster) startControllers(ctx context.Context, certs *clusterPKI, kcmPo
 		"--cluster-signing-key-file=" + certs.caKey,
 		"--service-cluster-ip-range=" + serviceClusterIPRange,
 		"--profiling=false",
+		// Simulated nodes make thousands of pods cheap: the default 20 QPS client would be
+		// the bottleneck of every burst (kwokctl lifts it the same way).
+		"--kube-api-qps=500",
+		"--kube-api-burst=1000",
 		"--v=1",
 	}
 	sched := filepath.Join(c.Dir, "scheduler.kubeconfig")
@@ -301,6 +305,8 @@ func (c *Cluster) startControllers(ctx context.Context, certs *clusterPKI, kcmPo
 		"--tls-private-key-file=" + certs.schedK,
 		"--leader-elect=false",
 		"--profiling=false",
+		"--kube-api-qps=500",
+		"--kube-api-burst=1000",
 		"--v=1",
 	}
 	stages, err := kwokStageFiles(c.cfg.StagesDir)

@@ -23,6 +23,8 @@ type Options struct {
 	Workers           int
 	PatrolInterval    time.Duration
 	PlatformNamespace string
+	TenantQPS         float64
+	TenantBurst       int
 }
 
 // NewCommand returns the syncer command.
@@ -45,6 +47,8 @@ func NewCommand() *cobra.Command {
 	}
 	o.AddFlags(cmd.Flags(), "127.0.0.1:8082", "127.0.0.1:8083")
 	cmd.Flags().IntVar(&o.Workers, "workers", 16, "objects synced in parallel, across all tenants")
+	cmd.Flags().Float64Var(&o.TenantQPS, "tenant-qps", 200, "objects of one tenant synced per second at most (each sync writes at most a couple of super objects)")
+	cmd.Flags().IntVar(&o.TenantBurst, "tenant-burst", 400, "syncs one tenant may make at once above --tenant-qps")
 	cmd.Flags().StringVar(&o.PlatformNamespace, "platform-namespace", "vcp-system", "namespace the platform runs in: tenants' VPC network policies let traffic to and from it (the tenant API servers) through")
 	cmd.Flags().DurationVar(&o.PatrolInterval, "patrol-interval", time.Minute, "how often super namespaces of tenants that no longer exist are looked for and removed")
 	return cmd
@@ -58,6 +62,12 @@ func (o *Options) Validate() error {
 	}
 	if errs2 := validation.IsDNS1123Label(o.PlatformNamespace); len(errs2) > 0 {
 		errs = append(errs, fmt.Errorf("--platform-namespace %q: %s", o.PlatformNamespace, strings.Join(errs2, "; ")))
+	}
+	if o.TenantQPS <= 0 {
+		errs = append(errs, fmt.Errorf("--tenant-qps must be positive, got %v", o.TenantQPS))
+	}
+	if o.TenantBurst < 1 {
+		errs = append(errs, fmt.Errorf("--tenant-burst must be at least 1, got %d", o.TenantBurst))
 	}
 	if o.PatrolInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--patrol-interval must be at least 1s, got %s", o.PatrolInterval))
@@ -76,7 +86,7 @@ func (o *Options) Run() error {
 		return err
 	}
 	s := controller.New(superClient, o.Workers)
-	s.PlatformNamespace = o.PlatformNamespace
+	s.PlatformNamespace, s.TenantQPS, s.TenantBurst = o.PlatformNamespace, o.TenantQPS, o.TenantBurst
 	if err := mgr.Add(s); err != nil {
 		return err
 	}

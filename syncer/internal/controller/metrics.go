@@ -19,6 +19,10 @@ var (
 		Name: "vcp_syncer_syncs_total",
 		Help: "Objects synced, by tenant, kind and result (ok or error).",
 	}, []string{"tenant", "kind", "result"})
+	throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vcp_syncer_throttled_total",
+		Help: "Syncs put back in the queue because the tenant was over its sync rate (--tenant-qps).",
+	}, []string{"tenant"})
 	podCreateLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "vcp_syncer_pod_create_latency_seconds",
 		Help:    "From the syncer seeing a new tenant pod to its super pod being created.",
@@ -32,7 +36,7 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(queueWait, syncs, podCreateLatency, podRunningLatency)
+	ctrlmetrics.Registry.MustRegister(queueWait, syncs, throttled, podCreateLatency, podRunningLatency)
 }
 
 // queueDepth reports each tenant's queued objects at scrape time.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -70,6 +71,12 @@ type Syncer struct {
 	queue                *fairqueue.Queue[Key]
 	workers              int
 
+	// TenantQPS and TenantBurst bound how many objects of one tenant are synced per
+	// second (each sync writes at most a couple of super objects): a tenant creating
+	// thousands of objects cannot flood the super cluster's API.
+	TenantQPS   float64
+	TenantBurst int
+
 	// PlatformNamespace is where the platform (tenant API servers, node agents) runs:
 	// tenants' VPC policies let traffic to and from it through.
 	PlatformNamespace string
@@ -83,7 +90,7 @@ type Syncer struct {
 
 // New returns a syncer writing to the super cluster through superClient. Start runs it.
 func New(superClient kubernetes.Interface, workers int) *Syncer {
-	s := &Syncer{superClient: superClient, queue: fairqueue.New[Key](), workers: max(1, workers), sessions: map[string]*session{}, PlatformNamespace: "vcp-system"}
+	s := &Syncer{superClient: superClient, queue: fairqueue.New[Key](), workers: max(1, workers), sessions: map[string]*session{}, PlatformNamespace: "vcp-system", TenantQPS: 200, TenantBurst: 400}
 	s.queue.OnServe = func(tenant string, waited time.Duration) { queueWait.WithLabelValues(tenant).Observe(waited.Seconds()) }
 	ctrlmetrics.Registry.MustRegister(queueDepth{s})
 	return s
@@ -206,6 +213,16 @@ func (s *Syncer) work(ctx context.Context) {
 		s.mu.RLock()
 		sess := s.sessions[tenant]
 		s.mu.RUnlock()
+		if sess != nil {
+			// A tenant over its sync rate waits in the queue, not in a worker: the
+			// workers go on serving the other tenants.
+			if delay := sess.throttle(); delay > 0 {
+				throttled.WithLabelValues(tenant).Inc()
+				s.queue.Done(tenant, key)
+				s.queue.AddAfter(tenant, key, delay)
+				continue
+			}
+		}
 		var err error
 		if sess != nil {
 			err = s.reconcile(ctx, sess, key)
@@ -288,6 +305,7 @@ func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
 	if err != nil {
 		return err
 	}
+	sess.limiter = rate.NewLimiter(rate.Limit(s.TenantQPS), s.TenantBurst)
 	s.sessions[cfg.Key] = sess
 	s.queue.Add(cfg.Key, Key{Kind: KindPool})
 	return nil
@@ -335,6 +353,21 @@ type session struct {
 	isolation translate.Isolation
 	// nodes are the virtual nodes known to exist in the tenant.
 	nodes map[string]bool
+	// limiter is the tenant's sync rate (Syncer.TenantQPS).
+	limiter *rate.Limiter
+}
+
+// throttle takes one sync from the tenant's rate, or returns how long to wait for one.
+func (s *session) throttle() time.Duration {
+	if s.limiter == nil {
+		return 0
+	}
+	r := s.limiter.Reserve()
+	delay := r.Delay()
+	if delay > 0 {
+		r.Cancel()
+	}
+	return delay
 }
 
 func (s *session) hasNode(name string) bool {
