@@ -41,7 +41,13 @@ type provisioning struct {
 
 func startProvisioning(t *testing.T) *provisioning {
 	t.Helper()
-	cluster := framework.StartCluster(t, localcluster.Config{})
+	return startProvisioningWith(t, localcluster.Config{})
+}
+
+// startProvisioningWith is startProvisioning on a super cluster configured by cfg.
+func startProvisioningWith(t *testing.T, cfg localcluster.Config) *provisioning {
+	t.Helper()
+	cluster := framework.StartCluster(t, cfg)
 	start := time.Now()
 	if err := cluster.StartPlatform(t.Context()); err != nil {
 		t.Fatalf("start the platform: %v", err)

@@ -102,7 +102,7 @@ func (r *TenantReconciler) tenantClient(ctx context.Context, vc *tenancyv1alpha1
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
 	}
-	cfg.QPS, cfg.Burst = 50, 100
+	cfg.QPS, cfg.Burst = 200, 400
 	cfg.UserAgent = "vcp-syncer"
 	return kubernetes.NewForConfig(cfg)
 }
