@@ -42,14 +42,32 @@ func init() {
 // queueDepth reports each tenant's queued objects at scrape time.
 type queueDepth struct{ s *Syncer }
 
-var queueDepthDesc = prometheus.NewDesc("vcp_syncer_queue_depth", "Objects a tenant has waiting in the fair queue.", []string{"tenant"}, nil)
+var (
+	queueDepthDesc = prometheus.NewDesc("vcp_syncer_queue_depth", "Objects a tenant has waiting in the fair queue.", []string{"tenant"}, nil)
+	tenantsDesc    = prometheus.NewDesc("vcp_syncer_tenants", "Tenants with a session, by state: synced (its caches hold the tenant's objects) or starting.", []string{"state"}, nil)
+)
 
-func (c queueDepth) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepthDesc }
+func (c queueDepth) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDepthDesc
+	ch <- tenantsDesc
+}
 
 func (c queueDepth) Collect(ch chan<- prometheus.Metric) {
-	for _, tenant := range c.s.Tenants() {
-		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(c.s.queue.Len(tenant)), tenant)
+	c.s.mu.RLock()
+	sessions := make(map[string]*session, len(c.s.sessions))
+	for k, sess := range c.s.sessions {
+		sessions[k] = sess
 	}
+	c.s.mu.RUnlock()
+	synced := 0
+	for tenant, sess := range sessions {
+		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(c.s.queue.Len(tenant)), tenant)
+		if sess.synced() {
+			synced++
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(tenantsDesc, prometheus.GaugeValue, float64(synced), "synced")
+	ch <- prometheus.MustNewConstMetric(tenantsDesc, prometheus.GaugeValue, float64(len(sessions)-synced), "starting")
 }
 
 // firstSeen remembers when the syncer first saw something happen (a tenant pod created,

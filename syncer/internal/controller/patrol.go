@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -16,18 +17,30 @@ import (
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
-var orphansRemoved = prometheus.NewCounter(prometheus.CounterOpts{
-	Name: "vcp_syncer_patrol_orphans_removed_total",
-	Help: "Super namespaces removed by the patroller because no VirtualCluster has their tenant key.",
-})
+var (
+	orphansRemoved = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vcp_syncer_patrol_orphans_removed_total",
+		Help: "Super namespaces removed by the patroller because no VirtualCluster has their tenant key.",
+	})
+	patrolMismatches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vcp_syncer_patrol_mismatches_total",
+		Help: "Differences the patroller found between a tenant and the super cluster, by tenant, kind and reason (missing, orphan, status); each is queued for repair.",
+	}, []string{"tenant", "kind", "reason"})
+	patrolDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vcp_syncer_patrol_duration_seconds",
+		Help:    "How long one patrol pass (every tenant's caches against the super cluster's) took.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+	})
+)
 
-func init() { ctrlmetrics.Registry.MustRegister(orphansRemoved) }
+func init() { ctrlmetrics.Registry.MustRegister(orphansRemoved, patrolMismatches, patrolDuration) }
 
-// Patroller removes what the super cluster holds for tenants that no longer exist: every
-// interval it deletes the super namespaces (and so everything in them) labelled with a
-// tenant key no VirtualCluster has. Orphans within live tenants need no patrol: every
-// super object labelled for a tenant is watched, so one whose tenant object is gone is
-// deleted as soon as it is seen, including at start-up.
+// Patroller is the syncer's safety net behind its event handlers. Every interval it
+// deletes the super namespaces (and so everything in them) labelled with a tenant key no
+// VirtualCluster has, and compares every running tenant's cached pods, ConfigMaps,
+// Secrets and Services with the super cluster's: a super object missing, one whose
+// tenant object is gone or has another UID (an orphan), or a pod whose phase or node
+// differs, is counted and queued, and the usual sync repairs it.
 type Patroller struct {
 	// VirtualClusters lists every VirtualCluster, in any phase (the manager's cache).
 	VirtualClusters client.Reader
@@ -38,16 +51,19 @@ type Patroller struct {
 // Start patrols until ctx ends. It is a controller-runtime Runnable (leader only).
 func (p *Patroller) Start(ctx context.Context) error {
 	wait.UntilWithContext(ctx, func(ctx context.Context) {
-		if n, err := p.patrol(ctx); err != nil {
+		if n, err := p.removeOrphanNamespaces(ctx); err != nil {
 			klog.FromContext(ctx).Error(err, "patrol failed")
 		} else if n > 0 {
 			klog.FromContext(ctx).Info("patrol removed orphaned super namespaces", "count", n)
+		}
+		if n := p.Syncer.Patrol(); n > 0 {
+			klog.FromContext(ctx).Info("patrol queued repairs", "count", n)
 		}
 	}, p.Interval)
 	return nil
 }
 
-func (p *Patroller) patrol(ctx context.Context) (int, error) {
+func (p *Patroller) removeOrphanNamespaces(ctx context.Context) (int, error) {
 	if p.Syncer.superNSs == nil {
 		return 0, nil // the syncer's caches are not up yet
 	}
@@ -76,4 +92,128 @@ func (p *Patroller) patrol(ctx context.Context) (int, error) {
 		orphansRemoved.Inc()
 	}
 	return removed, nil
+}
+
+// patrolled is one super object as the patrol compares it.
+type patrolled struct {
+	uid   string
+	phase corev1.PodPhase
+	node  string
+}
+
+// Patrol compares every synced tenant's caches with the super cluster's once and queues
+// each mismatch; it returns how many it queued. It reads caches only: a pass over 10,000
+// pods takes milliseconds and writes nothing.
+func (s *Syncer) Patrol() int {
+	if s.superPods == nil {
+		return 0
+	}
+	start := time.Now()
+	defer func() { patrolDuration.Observe(time.Since(start).Seconds()) }()
+	// One pass over each super cache, grouped by tenant.
+	superObjs := map[Kind]map[string]map[Key]patrolled{}
+	group := func(kind Kind, objs []metav1.Object, detail func(i int) patrolled) {
+		byTenant := map[string]map[Key]patrolled{}
+		for i, o := range objs {
+			id, ok := naming.IdentityOf(o)
+			if !ok || o.GetDeletionTimestamp() != nil {
+				continue
+			}
+			if byTenant[id.Tenant] == nil {
+				byTenant[id.Tenant] = map[Key]patrolled{}
+			}
+			d := detail(i)
+			d.uid = id.UID
+			byTenant[id.Tenant][Key{Kind: kind, Namespace: id.Namespace, Name: id.Name}] = d
+		}
+		superObjs[kind] = byTenant
+	}
+	if pods, err := s.superPods.List(labels.Everything()); err == nil {
+		group(KindPod, asObjects(pods), func(i int) patrolled {
+			return patrolled{phase: pods[i].Status.Phase, node: pods[i].Spec.NodeName}
+		})
+	}
+	none := func(int) patrolled { return patrolled{} }
+	if cms, err := s.superConfigMaps.List(labels.Everything()); err == nil {
+		group(KindConfigMap, asObjects(cms), none)
+	}
+	if secrets, err := s.superSecrets.List(labels.Everything()); err == nil {
+		group(KindSecret, asObjects(secrets), none)
+	}
+	if svcs, err := s.superServices.List(labels.Everything()); err == nil {
+		group(KindService, asObjects(svcs), none)
+	}
+
+	s.mu.RLock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.RUnlock()
+	queued := 0
+	for _, sess := range sessions {
+		if sess.synced() {
+			queued += s.patrolTenant(sess, superObjs)
+		}
+	}
+	return queued
+}
+
+// patrolTenant compares one tenant's caches with its super objects.
+func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[Key]patrolled) int {
+	queued := 0
+	report := func(key Key, reason string) {
+		patrolMismatches.WithLabelValues(sess.key, string(key.Kind), reason).Inc()
+		s.queue.Add(sess.key, key)
+		queued++
+	}
+	compare := func(kind Kind, tenantObjs []metav1.Object, detail func(i int) patrolled, wanted func(i int) bool) {
+		super := superObjs[kind][sess.key]
+		for i, o := range tenantObjs {
+			key := Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+			if o.GetDeletionTimestamp() != nil || !wanted(i) {
+				continue
+			}
+			got, ok := super[key]
+			switch {
+			case !ok:
+				report(key, "missing")
+			case got.uid != string(o.GetUID()):
+				report(key, "orphan")
+			case detail != nil && detail(i) != got:
+				report(key, "status")
+			}
+			delete(super, key)
+		}
+		// What is left stands for tenant objects that no longer exist.
+		for key := range super {
+			report(key, "orphan")
+		}
+	}
+	all := func(int) bool { return true }
+	if pods, err := sess.pods.List(labels.Everything()); err == nil {
+		compare(KindPod, asObjects(pods), func(i int) patrolled {
+			return patrolled{uid: string(pods[i].UID), phase: pods[i].Status.Phase, node: pods[i].Spec.NodeName}
+		}, all)
+	}
+	if cms, err := sess.configMaps.List(labels.Everything()); err == nil {
+		compare(KindConfigMap, asObjects(cms), nil, func(i int) bool { return cms[i].Name != rootCAConfigMap })
+	}
+	if secrets, err := sess.secrets.List(labels.Everything()); err == nil {
+		compare(KindSecret, asObjects(secrets), nil, func(i int) bool { return secrets[i].Type != corev1.SecretTypeServiceAccountToken })
+	}
+	if svcs, err := sess.services.List(labels.Everything()); err == nil {
+		compare(KindService, asObjects(svcs), nil, func(i int) bool {
+			return svcs[i].Namespace != metav1.NamespaceDefault || svcs[i].Name != "kubernetes"
+		})
+	}
+	return queued
+}
+
+func asObjects[T metav1.Object](objs []T) []metav1.Object {
+	out := make([]metav1.Object, len(objs))
+	for i, o := range objs {
+		out[i] = o
+	}
+	return out
 }
