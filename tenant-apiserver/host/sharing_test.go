@@ -7,8 +7,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	cachermetrics "k8s.io/apiserver/pkg/storage/cacher/metrics"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/openapi"
+	"k8s.io/component-base/metrics/testutil"
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
 )
@@ -20,6 +22,14 @@ import (
 // in managedFields, not as one atomic field), and a tenant added after another serves the
 // same documents while one etcd client serves both tenants' resources.
 func TestSharedOpenAPIAndStorage(t *testing.T) {
+	cacheInits := func(resource string) float64 {
+		v, err := testutil.GetCounterMetricValue(cachermetrics.WatchCacheInitializations.WithLabelValues("", resource))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	podCaches, configMapCaches := cacheInits("pods"), cacheInits("configmaps")
 	h := startHost(t, Options{DisableControllers: true})
 	ctx := t.Context()
 	hashes := map[string]string{}
@@ -76,6 +86,10 @@ func TestSharedOpenAPIAndStorage(t *testing.T) {
 	}
 	if hashes["a"] != hashes["b"] {
 		t.Error("tenants a and b serve different apps/v1 documents")
+	}
+	// Pods, and only pods, are served from a watch cache: one per tenant.
+	if pods, cms := cacheInits("pods")-podCaches, cacheInits("configmaps")-configMapCaches; pods != 2 || cms != 0 {
+		t.Errorf("watch caches initialised for two tenants: %v of pods (want 2), %v of ConfigMaps (want 0)", pods, cms)
 	}
 	if n := sharedEtcdClients(); n != 1 {
 		t.Errorf("%d etcd clients serve two tenants' resources on one datastore without auth, want 1", n)

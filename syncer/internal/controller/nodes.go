@@ -57,7 +57,6 @@ func (s *Syncer) ensureVirtualNode(ctx context.Context, sess *session, name stri
 	created, err := sess.client.CoreV1().Nodes().Create(ctx, want, metav1.CreateOptions{})
 	switch {
 	case apierrors.IsAlreadyExists(err):
-		sess.addNode(name)
 		return nil
 	case err != nil:
 		return fmt.Errorf("virtual node %s in tenant %s: %w", name, sess.key, err)
@@ -76,7 +75,6 @@ func (s *Syncer) ensureVirtualNode(ctx context.Context, sess *session, name stri
 			return fmt.Errorf("virtual node %s taints in tenant %s: %w", name, sess.key, err)
 		}
 	}
-	sess.addNode(name)
 	return nil
 }
 

@@ -129,13 +129,15 @@ func (s *Syncer) syncPodUp(ctx context.Context, sess *session, tenantPod, superP
 			return err
 		}
 	}
-	if node := superPod.Spec.NodeName; node != "" && tenantPod.Spec.NodeName == "" {
+	bound := tenantPod.Spec.NodeName != ""
+	if node := superPod.Spec.NodeName; node != "" && !bound {
 		binding := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: tenantPod.Name, UID: tenantPod.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}
 		if err := sess.client.CoreV1().Pods(tenantPod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsConflict(err) {
 			return fmt.Errorf("bind tenant pod %s/%s to %s: %w", tenantPod.Namespace, tenantPod.Name, node, err)
 		}
+		bound = true
 	}
-	if apiequality.Semantic.DeepEqual(tenantPod.Status, superPod.Status) {
+	if !statusWorthWriting(tenantPod, superPod, bound) {
 		return nil
 	}
 	updated := tenantPod.DeepCopy()
@@ -145,6 +147,21 @@ func (s *Syncer) syncPodUp(ctx context.Context, sess *session, tenantPod, superP
 		s.runningPods.done(podKey(sess.key, tenantPod), podRunningLatency)
 	}
 	return ignoreGone(err)
+}
+
+// statusWorthWriting reports whether the super pod's status says something the tenant
+// pod's does not. A super pod that was just scheduled says nothing more than the binding
+// already told the tenant (binding sets PodScheduled): skipping that write saves a third
+// of the syncer's writes into tenants on the way to Running.
+func statusWorthWriting(tenantPod, superPod *corev1.Pod, bound bool) bool {
+	if apiequality.Semantic.DeepEqual(tenantPod.Status, superPod.Status) {
+		return false
+	}
+	st := superPod.Status
+	justScheduled := st.Phase == corev1.PodPending && tenantPod.Status.Phase == corev1.PodPending &&
+		bound && len(st.ContainerStatuses) == 0 && len(st.InitContainerStatuses) == 0 && st.PodIP == "" &&
+		len(st.Conditions) == 1 && st.Conditions[0].Type == corev1.PodScheduled && st.Conditions[0].Status == corev1.ConditionTrue
+	return !justScheduled
 }
 
 func podKey(tenantKey string, pod *corev1.Pod) string {

@@ -99,7 +99,7 @@ func New(superClient kubernetes.Interface, workers int) *Syncer {
 // Start runs the super-cluster informers and the workers until ctx ends. It is a
 // controller-runtime Runnable, so it runs only on the elected leader.
 func (s *Syncer) Start(ctx context.Context) error {
-	factory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute,
+	factory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute, informers.WithTransform(stripManagedFields),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = naming.LabelTenant }))
 	core := factory.Core().V1()
 	s.superPods, s.superNSs = core.Pods().Lister(), core.Namespaces().Lister()
@@ -129,7 +129,7 @@ func (s *Syncer) Start(ctx context.Context) error {
 	}
 	// Nodes carry no tenant label: they get a factory of their own. A node joining a pool
 	// is work for every tenant of that pool.
-	nodeFactory := informers.NewSharedInformerFactory(s.superClient, 10*time.Minute)
+	nodeFactory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute, informers.WithTransform(stripManagedFields))
 	s.superNodes = nodeFactory.Core().V1().Nodes().Lister()
 	if _, err := nodeFactory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.enqueuePool}); err != nil {
 		return err
@@ -351,8 +351,8 @@ type session struct {
 
 	mu        sync.RWMutex
 	isolation translate.Isolation
-	// nodes are the virtual nodes known to exist in the tenant.
-	nodes map[string]bool
+	// tenantNodes are the tenant's Nodes (the virtual nodes the syncer made).
+	tenantNodes corelisters.NodeLister
 	// limiter is the tenant's sync rate (Syncer.TenantQPS).
 	limiter *rate.Limiter
 }
@@ -371,27 +371,17 @@ func (s *session) throttle() time.Duration {
 }
 
 func (s *session) hasNode(name string) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.nodes[name]
-}
-
-func (s *session) addNode(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.nodes == nil {
-		s.nodes = map[string]bool{}
-	}
-	s.nodes[name] = true
+	_, err := s.tenantNodes.Get(name)
+	return err == nil
 }
 
 func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstSeen) (*session, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	factory := informers.NewSharedInformerFactory(cfg.Client, 10*time.Minute)
+	factory := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 10*time.Minute, informers.WithTransform(stripManagedFields))
 	core := factory.Core().V1()
 	sess := &session{key: cfg.Key, client: cfg.Client, pods: core.Pods().Lister(), nss: core.Namespaces().Lister(),
 		configMaps: core.ConfigMaps().Lister(), secrets: core.Secrets().Lister(), services: core.Services().Lister(),
-		endpoints: core.Endpoints().Lister(), cancel: cancel, isolation: cfg.Isolation} //nolint:staticcheck
+		endpoints: core.Endpoints().Lister(), tenantNodes: core.Nodes().Lister(), cancel: cancel, isolation: cfg.Isolation} //nolint:staticcheck
 	informerOf := map[Kind]cache.SharedIndexInformer{KindPod: core.Pods().Informer(), KindNamespace: core.Namespaces().Informer(),
 		KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
 		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer()} //nolint:staticcheck
@@ -424,6 +414,7 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 			return nil, err
 		}
 	}
+	nodes := core.Nodes().Informer()
 	factory.Start(ctx.Done())
 	sess.synced = func() bool {
 		for _, inf := range informerOf {
@@ -431,7 +422,7 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 				return false
 			}
 		}
-		return true
+		return nodes.HasSynced()
 	}
 	return sess, nil
 }
@@ -451,3 +442,13 @@ func (s *session) currentIsolation() translate.Isolation {
 }
 
 var errNotSynced = errors.New("tenant caches not synced yet")
+
+// stripManagedFields drops what the syncer never reads from cached objects: managed
+// fields are often the larger half of a pod, and the syncer caches every tenant pod and
+// its super pod. (An update sent without them keeps the server's.)
+func stripManagedFields(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}

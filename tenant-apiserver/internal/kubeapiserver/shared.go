@@ -20,6 +20,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/routes"
 	"k8s.io/apiserver/pkg/storage"
+	cacherstorage "k8s.io/apiserver/pkg/storage/cacher"
 	"k8s.io/apiserver/pkg/storage/etcd3"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
@@ -83,7 +84,46 @@ func (g sharedClientStorage) GetRESTOptions(resource schema.GroupResource, examp
 		return opts, err
 	}
 	opts.Decorator = sharedClientDecorator
+	if watchCached[resource] {
+		opts.Decorator = cachedSharedClientDecorator
+	}
 	return opts, nil
+}
+
+// watchCached are the resources a tenant serves from a watch cache although the server
+// runs without one (--watch-cache=false). Pods are where a cache pays: every pod write is
+// watched by the tenant's controllers, the garbage collector and the syncer, and without
+// a cache each watcher is its own etcd watch decoding every event again. Everything else
+// changes rarely in a tenant and is not worth a per-tenant copy in memory.
+var watchCached = map[schema.GroupResource]bool{{Resource: "pods"}: true}
+
+// cachedSharedClientDecorator is sharedClientDecorator behind a watch cache, as upstream's
+// StorageWithCacher puts one in front of its own storage.
+func cachedSharedClientDecorator(config *storagebackend.ConfigForResource, resourcePrefix string, keyFunc func(obj runtime.Object) (string, error),
+	newFunc, newListFunc func() runtime.Object, getAttrs storage.AttrFunc, triggers storage.IndexerFuncs, indexers *cache.Indexers) (storage.Interface, factory.DestroyFunc, error) {
+	s, destroy, err := sharedClientDecorator(config, resourcePrefix, keyFunc, newFunc, newListFunc, getAttrs, triggers, indexers)
+	if err != nil {
+		return s, destroy, err
+	}
+	cacher, err := cacherstorage.NewCacherFromConfig(cacherstorage.Config{
+		Storage: s, Versioner: storage.APIObjectVersioner{}, GroupResource: config.GroupResource,
+		EventsHistoryWindow: config.EventsHistoryWindow, ResourcePrefix: resourcePrefix, KeyFunc: keyFunc,
+		NewFunc: newFunc, NewListFunc: newListFunc, GetAttrsFunc: getAttrs, IndexerFuncs: triggers, Indexers: indexers,
+		Codec: config.Codec,
+	})
+	if err != nil {
+		destroy()
+		return nil, nil, err
+	}
+	delegator := cacherstorage.NewCacheDelegator(cacher, s)
+	var once sync.Once
+	return delegator, func() {
+		once.Do(func() {
+			delegator.Stop()
+			cacher.Stop()
+			destroy()
+		})
+	}, nil
 }
 
 func sharedClientDecorator(config *storagebackend.ConfigForResource, resourcePrefix string, _ func(obj runtime.Object) (string, error),
