@@ -121,7 +121,7 @@ test-unit: ## Run only the tests that need no cluster.
 BENCH_TENANTS_N ?= 1,10,50,100
 
 .PHONY: bench
-bench: bench-tenants bench-provision ## Run every benchmark (each prints a table with its baseline measured in the same run).
+bench: bench-tenants bench-provision bench-sync ## Run every benchmark (each prints a table with its baseline measured in the same run).
 
 .PHONY: bench-tenants
 bench-tenants: tools ## tenant-apiserver P1 (add → kubectl get ns) and P2 (RSS/heap per idle tenant) next to a standalone kube-apiserver.
@@ -132,6 +132,13 @@ bench-tenants: tools ## tenant-apiserver P1 (add → kubectl get ns) and P2 (RSS
 bench-provision: tools build ## Provisioning P1 (VirtualCluster created → `kubectl get ns` through its kubeconfig Secret), sequential and 10 at a time, next to the host alone.
 	$(GO) build -o $(BIN)/bench-provision ./bench/provision
 	VCP_BIN_DIR=$(BIN) $(BIN)/bench-provision -n 20 -parallel 10
+
+BENCH_SYNC_FLAGS ?=
+
+.PHONY: bench-sync
+bench-sync: tools build ## Syncer P3–P8 (pods to Running through tenants vs directly, added latency, fairness, memory per pod, patrol, restart) next to baselines measured in the same run.
+	$(GO) build -o $(BIN)/bench-sync ./bench/sync
+	VCP_BIN_DIR=$(BIN) $(BIN)/bench-sync $(BENCH_SYNC_FLAGS)
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
