@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 	"github.com/vcp-dev/vcp/syncer/internal/translate"
@@ -34,7 +35,9 @@ type TenantReconciler struct {
 // SetupWithManager registers the reconciler.
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.keys = map[types.NamespacedName]string{}
-	return ctrl.NewControllerManagedBy(mgr).Named("tenants").For(&tenancyv1alpha1.VirtualCluster{}).Complete(r)
+	// Sessions start in parallel: after a restart every tenant's caches fill at once.
+	return ctrl.NewControllerManagedBy(mgr).Named("tenants").For(&tenancyv1alpha1.VirtualCluster{}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).Complete(r)
 }
 
 // Reconcile starts, updates or stops the tenant's session.
