@@ -1,0 +1,25 @@
+// Command vcapp is the application team's CLI for vcp: it turns an application (its
+// components and traits), the platform's profile and per-environment overlays into the
+// Kubernetes objects that run it (`vcapp init`, `vcapp render`). Later phases add the
+// delivery commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vcp-dev/vcp/cmd/vcapp/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app.NewCommand(os.Stdout, os.Stderr).ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		stop()
+		os.Exit(1)
+	}
+}
