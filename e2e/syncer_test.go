@@ -12,7 +12,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -300,6 +302,21 @@ func TestSyncer(t *testing.T) {
 			return err == nil && len(got.Subsets) == 1 && got.Subsets[0].Addresses[0].IP == "192.0.2.10" && naming.Owns(keys["s1"], got), err
 		})
 
+		// An Ingress in front of web is copied down as is.
+		pathType := networkingv1.PathTypePrefix
+		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
+			Host: "web.example.com", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: &pathType, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}},
+			}}}},
+		}}}}
+		if _, err := tenants["s1"].NetworkingV1().Ingresses("default").Create(ctx, ing, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "super Ingress web for web.example.com", func(ctx context.Context) (bool, error) {
+			got, err := p.cluster.SuperClient.NetworkingV1().Ingresses(naming.SuperNamespace(keys["s1"], "default")).Get(ctx, "web", metav1.GetOptions{})
+			return err == nil && len(got.Spec.Rules) == 1 && got.Spec.Rules[0].Host == "web.example.com" && naming.Owns(keys["s1"], got), err
+		})
+
 		if err := tenants["s2"].CoreV1().Services("default").Delete(ctx, "clash", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -370,6 +387,89 @@ func TestSyncer(t *testing.T) {
 			_, reach := ns.Labels["reach.tenancy.vcp.dev/s2"]
 			return apierrors.IsNotFound(qErr) && apierrors.IsNotFound(lErr) && !reach, fmt.Errorf("quota: %v, limits: %v, labels %v", qErr, lErr, ns.Labels)
 		})
+	})
+
+	t.Run("the tenant sees the RuntimeClass it is forced onto, read-only", func(t *testing.T) {
+		runtimeClasses := tenants["s1"].NodeV1().RuntimeClasses()
+		framework.Eventually(t, 30*time.Second, "RuntimeClass gvisor mirrored into tenant s1", func(ctx context.Context) (bool, error) {
+			rc, err := runtimeClasses.Get(ctx, "gvisor", metav1.GetOptions{})
+			return err == nil && rc.Annotations["tenancy.vcp.dev/mirrored"] == "true", err
+		})
+		// Deleted by the tenant: back within a patrol.
+		if err := runtimeClasses.Delete(ctx, "gvisor", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "RuntimeClass gvisor back in tenant s1", func(ctx context.Context) (bool, error) {
+			_, err := runtimeClasses.Get(ctx, "gvisor", metav1.GetOptions{})
+			return err == nil, err
+		})
+	})
+
+	t.Run("a claim is bound in the super cluster and in the tenant, with the volume mirrored", func(t *testing.T) {
+		superPV := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-e2e"}, Spec: corev1.PersistentVolumeSpec{
+			StorageClassName: "manual", AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/pv-e2e"}},
+		}}
+		if _, err := p.cluster.SuperClient.CoreV1().PersistentVolumes().Create(ctx, superPV, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data"}, Spec: corev1.PersistentVolumeClaimSpec{
+			StorageClassName: ptr.To("manual"), AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		}}
+		claims := tenants["s1"].CoreV1().PersistentVolumeClaims("default")
+		created, err := claims.Create(ctx, claim, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, time.Minute, "tenant claim data Bound to pv-e2e, with the volume mirrored", func(ctx context.Context) (bool, error) {
+			got, err := claims.Get(ctx, "data", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			pv, err := tenants["s1"].CoreV1().PersistentVolumes().Get(ctx, "pv-e2e", metav1.GetOptions{})
+			if err != nil {
+				return false, fmt.Errorf("claim %s/%s; tenant volume: %w", got.Status.Phase, got.Spec.VolumeName, err)
+			}
+			return got.Status.Phase == corev1.ClaimBound && got.Spec.VolumeName == "pv-e2e" && pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.UID == created.UID,
+				fmt.Errorf("claim %s/%s", got.Status.Phase, got.Spec.VolumeName)
+		})
+		if err := claims.Delete(ctx, "data", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, time.Minute, "claim, its super copy and the tenant's volume gone", func(ctx context.Context) (bool, error) {
+			_, cErr := claims.Get(ctx, "data", metav1.GetOptions{})
+			_, sErr := p.cluster.SuperClient.CoreV1().PersistentVolumeClaims(naming.SuperNamespace(keys["s1"], "default")).Get(ctx, "data", metav1.GetOptions{})
+			_, vErr := tenants["s1"].CoreV1().PersistentVolumes().Get(ctx, "pv-e2e", metav1.GetOptions{})
+			return apierrors.IsNotFound(cErr) && apierrors.IsNotFound(sErr) && apierrors.IsNotFound(vErr), fmt.Errorf("claim: %v, super claim: %v, volume: %v", cErr, sErr, vErr)
+		})
+	})
+
+	t.Run("the super scheduler's events about a pod reach the tenant", func(t *testing.T) {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "nowhere"}, Spec: corev1.PodSpec{
+			NodeSelector: map[string]string{"zone": "does-not-exist"},
+			Containers:   []corev1.Container{{Name: "c", Image: "registry.example.com/app:1"}},
+		}}
+		created, err := tenants["s1"].CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, time.Minute, "a FailedScheduling event about pod nowhere in tenant s1", func(ctx context.Context) (bool, error) {
+			events, err := tenants["s1"].CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=nowhere"})
+			if err != nil {
+				return false, err
+			}
+			for _, e := range events.Items {
+				if e.Reason == "FailedScheduling" && e.InvolvedObject.UID == created.UID && e.InvolvedObject.Namespace == "default" {
+					return true, nil
+				}
+			}
+			return false, fmt.Errorf("%d events about it", len(events.Items))
+		})
+		if err := tenants["s1"].CoreV1().Pods("default").Delete(ctx, "nowhere", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("a pod the tenant's policy forbids is refused at the tenant API, naming the rule", func(t *testing.T) {

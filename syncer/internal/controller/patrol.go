@@ -161,6 +161,8 @@ func (s *Syncer) Patrol() int {
 
 // patrolTenant compares one tenant's caches with its super objects.
 func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[Key]patrolled) int {
+	// Classes are few: compare them by syncing (a tenant may have deleted its copy).
+	s.queue.Add(sess.key, Key{Kind: KindClasses})
 	queued := 0
 	report := func(key Key, reason string) {
 		patrolMismatches.WithLabelValues(sess.key, string(key.Kind), reason).Inc()

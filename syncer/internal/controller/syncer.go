@@ -43,6 +43,12 @@ const (
 	KindSecret    Kind = "Secret"
 	KindService   Kind = "Service"
 	KindEndpoints Kind = "Endpoints"
+	KindClaim     Kind = "PersistentVolumeClaim"
+	KindIngress   Kind = "Ingress"
+	// KindEvent names a super Event (by its name) in a tenant namespace's super namespace.
+	KindEvent Kind = "Event"
+	// KindClasses names the classes (storage, ingress, runtime, priority) the tenant sees.
+	KindClasses Kind = "Classes"
 	// KindPool names the tenant's node pool: every super node in it gets a virtual node.
 	KindPool Kind = "Pool"
 )
@@ -68,6 +74,11 @@ type Syncer struct {
 	superNetworkPolicies networkinglisters.NetworkPolicyLister
 	superQuotas          corelisters.ResourceQuotaLister
 	superLimitRanges     corelisters.LimitRangeLister
+	superEvents          corelisters.EventLister
+	superClaims          corelisters.PersistentVolumeClaimLister
+	superVolumes         corelisters.PersistentVolumeLister
+	superIngresses       networkinglisters.IngressLister
+	classes              classListers
 	queue                *fairqueue.Queue[Key]
 	workers              int
 
@@ -99,12 +110,13 @@ func New(superClient kubernetes.Interface, workers int) *Syncer {
 // Start runs the super-cluster informers and the workers until ctx ends. It is a
 // controller-runtime Runnable, so it runs only on the elected leader.
 func (s *Syncer) Start(ctx context.Context) error {
-	factory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute, informers.WithTransform(stripManagedFields),
+	factory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute, informers.WithTransform(slimSuperObject),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = naming.LabelTenant }))
 	core := factory.Core().V1()
 	s.superPods, s.superNSs = core.Pods().Lister(), core.Namespaces().Lister()
 	s.superConfigMaps, s.superSecrets = core.ConfigMaps().Lister(), core.Secrets().Lister()
 	s.superServices, s.superEndpoints = core.Services().Lister(), core.Endpoints().Lister() //nolint:staticcheck // Endpoints of selector-less Services are what tenants write
+	s.superClaims, s.superIngresses = core.PersistentVolumeClaims().Lister(), factory.Networking().V1().Ingresses().Lister()
 	// A change to a super object (a pod scheduled or running; anything edited or deleted by
 	// hand) is work for the tenant object it stands for: drift is repaired as it happens.
 	s.superNetworkPolicies = factory.Networking().V1().NetworkPolicies().Lister()
@@ -117,6 +129,7 @@ func (s *Syncer) Start(ctx context.Context) error {
 	for kind, inf := range map[Kind]cache.SharedIndexInformer{
 		KindNamespace: core.Namespaces().Informer(), KindPod: core.Pods().Informer(), KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
 		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer(), //nolint:staticcheck
+		KindClaim: core.PersistentVolumeClaims().Informer(), KindIngress: factory.Networking().V1().Ingresses().Informer(),
 	} {
 		enqueue := s.enqueueSuper(kind)
 		update := func(old, obj any) {
@@ -127,9 +140,26 @@ func (s *Syncer) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	// Nodes carry no tenant label: they get a factory of their own. A node joining a pool
-	// is work for every tenant of that pool.
-	nodeFactory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute, informers.WithTransform(stripManagedFields))
+	// Nodes and Events carry no tenant label: they get a factory of their own. A node
+	// joining a pool is work for every tenant of that pool; an Event in a tenant's super
+	// namespace is copied to the tenant.
+	nodeFactory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute, informers.WithTransform(slimSuperObject))
+	s.superEvents = nodeFactory.Core().V1().Events().Lister()
+	s.superVolumes = nodeFactory.Core().V1().PersistentVolumes().Lister()
+	_ = nodeFactory.Core().V1().PersistentVolumes().Informer()
+	if _, err := nodeFactory.Core().V1().Events().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.enqueueEvent, UpdateFunc: func(_, obj any) { s.enqueueEvent(obj) }}); err != nil {
+		return err
+	}
+	s.classes = classListers{
+		storage: nodeFactory.Storage().V1().StorageClasses().Lister(), priority: nodeFactory.Scheduling().V1().PriorityClasses().Lister(),
+		ingress: nodeFactory.Networking().V1().IngressClasses().Lister(), runtime: nodeFactory.Node().V1().RuntimeClasses().Lister(),
+	}
+	for _, inf := range []cache.SharedIndexInformer{nodeFactory.Storage().V1().StorageClasses().Informer(), nodeFactory.Scheduling().V1().PriorityClasses().Informer(),
+		nodeFactory.Networking().V1().IngressClasses().Informer(), nodeFactory.Node().V1().RuntimeClasses().Informer()} {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.enqueueClasses, UpdateFunc: func(_, obj any) { s.enqueueClasses(obj) }, DeleteFunc: s.enqueueClasses}); err != nil {
+			return err
+		}
+	}
 	s.superNodes = nodeFactory.Core().V1().Nodes().Lister()
 	if _, err := nodeFactory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.enqueuePool}); err != nil {
 		return err
@@ -264,6 +294,14 @@ func (s *Syncer) reconcile(ctx context.Context, sess *session, key Key) error {
 		return s.syncService(ctx, sess, key.Namespace, key.Name)
 	case KindEndpoints:
 		return s.syncEndpoints(ctx, sess, key.Namespace, key.Name)
+	case KindIngress:
+		return s.syncIngress(ctx, sess, key.Namespace, key.Name)
+	case KindClaim:
+		return s.syncClaim(ctx, sess, key.Namespace, key.Name)
+	case KindEvent:
+		return s.syncEvent(ctx, sess, key.Namespace, key.Name)
+	case KindClasses:
+		return s.syncClasses(ctx, sess)
 	case KindPool:
 		return s.syncPool(ctx, sess)
 	}
@@ -289,6 +327,9 @@ func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
 		if old.NodePool != cfg.Isolation.NodePool {
 			s.queue.Add(cfg.Key, Key{Kind: KindPool})
 		}
+		if !apiequality.Semantic.DeepEqual(old, cfg.Isolation) {
+			s.queue.Add(cfg.Key, Key{Kind: KindClasses})
+		}
 		if !apiequality.Semantic.DeepEqual(old, cfg.Isolation) && sess.synced() {
 			// Every super namespace carries the isolation: bring each up to date.
 			nss, err := sess.nss.List(labels.Everything())
@@ -308,6 +349,7 @@ func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
 	sess.limiter = rate.NewLimiter(rate.Limit(s.TenantQPS), s.TenantBurst)
 	s.sessions[cfg.Key] = sess
 	s.queue.Add(cfg.Key, Key{Kind: KindPool})
+	s.queue.Add(cfg.Key, Key{Kind: KindClasses})
 	return nil
 }
 
@@ -344,6 +386,8 @@ type session struct {
 	secrets    corelisters.SecretLister
 	services   corelisters.ServiceLister
 	endpoints  corelisters.EndpointsLister
+	claims     corelisters.PersistentVolumeClaimLister
+	ingresses  networkinglisters.IngressLister
 	cancel     context.CancelFunc
 	// synced reports whether the tenant informers hold the tenant's state: before that a
 	// missing object means "not seen yet", never "deleted".
@@ -381,10 +425,11 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 	core := factory.Core().V1()
 	sess := &session{key: cfg.Key, client: cfg.Client, pods: core.Pods().Lister(), nss: core.Namespaces().Lister(),
 		configMaps: core.ConfigMaps().Lister(), secrets: core.Secrets().Lister(), services: core.Services().Lister(),
-		endpoints: core.Endpoints().Lister(), tenantNodes: core.Nodes().Lister(), cancel: cancel, isolation: cfg.Isolation} //nolint:staticcheck
+		endpoints: core.Endpoints().Lister(), tenantNodes: core.Nodes().Lister(), claims: core.PersistentVolumeClaims().Lister(), ingresses: factory.Networking().V1().Ingresses().Lister(), cancel: cancel, isolation: cfg.Isolation} //nolint:staticcheck
 	informerOf := map[Kind]cache.SharedIndexInformer{KindPod: core.Pods().Informer(), KindNamespace: core.Namespaces().Informer(),
 		KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
-		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer()} //nolint:staticcheck
+		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer(), //nolint:staticcheck
+		KindClaim: core.PersistentVolumeClaims().Informer(), KindIngress: factory.Networking().V1().Ingresses().Informer()}
 	enqueue := func(kind Kind) func(any) {
 		return func(obj any) {
 			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -442,6 +487,21 @@ func (s *session) currentIsolation() translate.Isolation {
 }
 
 var errNotSynced = errors.New("tenant caches not synced yet")
+
+// slimSuperObject keeps of a cached super object what the syncer reads. Of a super pod
+// that is its metadata, node and status: the syncer makes a super pod from the tenant
+// pod and never compares specs (a pod's spec hardly changes), and the containers and
+// volumes are most of a pod. Of an Event, what is copied to the tenant.
+func slimSuperObject(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		o.Spec = corev1.PodSpec{NodeName: o.Spec.NodeName}
+	case *corev1.Event:
+		o.Annotations, o.Labels = nil, nil
+		o.Related = nil
+	}
+	return stripManagedFields(obj)
+}
 
 // stripManagedFields drops what the syncer never reads from cached objects: managed
 // fields are often the larger half of a pod, and the syncer caches every tenant pod and

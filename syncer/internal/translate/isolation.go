@@ -35,6 +35,9 @@ type Isolation struct {
 	ResourceQuota *tenancyv1alpha1.ResourceQuotaSpec
 	LimitRange    *tenancyv1alpha1.LimitRangeSpec
 	PodSecurity   tenancyv1alpha1.PodSecurityLevel
+	// AllowedStorageClasses and AllowedIngressClasses are the classes the tenant may use
+	// (empty: any), shown to it read-only.
+	AllowedStorageClasses, AllowedIngressClasses []string
 }
 
 // IsolationFor reads a VirtualCluster's isolation spec.
@@ -46,7 +49,8 @@ func IsolationFor(vc *tenancyv1alpha1.VirtualCluster) Isolation {
 		Tolerations:      spec.NodePool.Tolerations,
 		VCNamespace:      vc.Namespace, VCName: vc.Name,
 		Network: spec.Network, ResourceQuota: spec.ResourceQuota, LimitRange: spec.LimitRange,
-		PodSecurity: cmp.Or(spec.PodSecurity.Level, tenancyv1alpha1.PodSecurityBaseline),
+		PodSecurity:           cmp.Or(spec.PodSecurity.Level, tenancyv1alpha1.PodSecurityBaseline),
+		AllowedStorageClasses: spec.Allowed.StorageClasses, AllowedIngressClasses: spec.Allowed.IngressClasses,
 	}
 	if len(spec.NodePool.NodeSelector) > 0 {
 		iso.NodeSelector = map[string]string{}

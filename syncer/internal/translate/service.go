@@ -71,3 +71,26 @@ func SuperMeta(tenantKey string, tenant *metav1.ObjectMeta) metav1.ObjectMeta {
 	naming.Stamp(&m, naming.Identity{Tenant: tenantKey, Namespace: tenant.Namespace, Name: tenant.Name, UID: string(tenant.UID)})
 	return m
 }
+
+// SuperClaim returns the super copy of a tenant PersistentVolumeClaim. What names tenant
+// objects (a volume to bind to, a snapshot to restore from, a volume selector) means
+// nothing in the super cluster and is left out: the super cluster provisions or binds.
+func SuperClaim(tenantKey string, tenantClaim *corev1.PersistentVolumeClaim) *corev1.PersistentVolumeClaim {
+	spec := tenantClaim.Spec.DeepCopy()
+	spec.VolumeName, spec.DataSource, spec.DataSourceRef, spec.Selector = "", nil, nil, nil
+	return &corev1.PersistentVolumeClaim{ObjectMeta: SuperMeta(tenantKey, &tenantClaim.ObjectMeta), Spec: *spec}
+}
+
+// TenantVolume is the tenant's read-only mirror of the super PersistentVolume its claim
+// is bound to: same name, capacity, modes, class and source, claimed by the tenant claim.
+func TenantVolume(superPV *corev1.PersistentVolume, tenantClaim *corev1.PersistentVolumeClaim) *corev1.PersistentVolume {
+	spec := superPV.Spec.DeepCopy()
+	spec.ClaimRef = &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: tenantClaim.Namespace, Name: tenantClaim.Name, UID: tenantClaim.UID}
+	// The super cluster decides what happens to the volume; in the tenant it is kept
+	// until the syncer removes it.
+	spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain
+	return &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: superPV.Name, Labels: maps.Clone(superPV.Labels), Annotations: map[string]string{"tenancy.vcp.dev/mirrored": "true"}},
+		Spec:       *spec,
+	}
+}
