@@ -203,9 +203,20 @@ func (b *bench) measure(ctx context.Context) error {
 		return fmt.Errorf("P8: %w", err)
 	}
 	logf("P5: %d greedy tenants × %d pods at once, %d quiet tenants × %d pods one after another...", o.greedy, o.greedyPods, o.quiet, o.quietPods)
+	before, err = b.metrics()
+	if err != nil {
+		return err
+	}
 	if r.quiet, r.greedy, err = b.fairness(ctx); err != nil {
 		return fmt.Errorf("P5: %w", err)
 	}
+	if after, err = b.metrics(); err != nil {
+		return err
+	}
+	// Where the quiet tenants' time goes: the syncer's fair queue, or elsewhere (the API
+	// servers, on the same two cores).
+	r.quietQueue = meanOver(before, after, "vcp_syncer_queue_wait_seconds", b.tenants[o.greedy:o.greedy+o.quiet])
+	r.greedyQueue = meanOver(before, after, "vcp_syncer_queue_wait_seconds", b.tenants[:o.greedy])
 	r.print(o)
 	return nil
 }
@@ -213,6 +224,7 @@ func (b *bench) measure(ctx context.Context) error {
 type results struct {
 	lightBase, lightVCP, quiet, greedy     []time.Duration
 	p3Base, p3VCP, lightSyncer, lightQueue time.Duration
+	quietQueue, greedyQueue                time.Duration
 	rssPerPod, heapPerPod                  float64
 	patrol                                 time.Duration
 	restartFromStart, restartFromLease     time.Duration
@@ -234,6 +246,7 @@ func (r results) print(o options) {
 	fmt.Printf("| P5 quiet tenants' pods, mean / p99 (n=%d) | %s / %s | light load alone: %s / %s | | mean ≤ 1 s |\n", len(r.quiet),
 		ms(stats.Mean(r.quiet)), ms(stats.Percentile(r.quiet, 99)), ms(stats.Mean(r.lightVCP)), ms(stats.Percentile(r.lightVCP, 99)))
 	fmt.Printf("| P5 greedy tenants' pods, mean / p99 (n=%d) | %s / %s | | | |\n", len(r.greedy), ms(stats.Mean(r.greedy)), ms(stats.Percentile(r.greedy, 99)))
+	fmt.Printf("| P5 mean wait in the syncer's fair queue, quiet / greedy tenants | %s / %s | | | |\n", ms(r.quietQueue), ms(r.greedyQueue))
 	fmt.Printf("| P6 syncer memory per synced pod (RSS / Go heap) | %.1f KB / %.1f KB | | | ≤ 15 KB RSS |\n", r.rssPerPod/1024, r.heapPerPod/1024)
 	fmt.Printf("| P7 patrol pass over %d pods (mean of passes) | %s | | | ≤ 1 s |\n", o.tenants*o.pods, ms(r.patrol))
 	fmt.Printf("| P8 restart: lease held → %d tenants synced, queue drained | %s | from process start: %s (includes waiting out the old lease) | | ≤ 10 s |\n",
@@ -577,6 +590,21 @@ func meanOf(before, after map[string]float64, name string) time.Duration {
 		return 0
 	}
 	return time.Duration((after[base+"_sum"+labels] - before[base+"_sum"+labels]) / n * float64(time.Second))
+}
+
+// meanOver is the mean of a per-tenant histogram's observations between two scrapes,
+// over the given tenants together.
+func meanOver(before, after map[string]float64, name string, tenants []*tenant) time.Duration {
+	var n, sum float64
+	for _, t := range tenants {
+		label := fmt.Sprintf("{tenant=%q}", t.key)
+		n += after[name+"_count"+label] - before[name+"_count"+label]
+		sum += after[name+"_sum"+label] - before[name+"_sum"+label]
+	}
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(sum / n * float64(time.Second))
 }
 
 // sumPrefix adds every series whose name starts with prefix.
