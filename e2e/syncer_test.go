@@ -25,6 +25,7 @@ import (
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 	"github.com/vcp-dev/vcp/e2e/framework"
+	"github.com/vcp-dev/vcp/internal/promtext"
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
@@ -620,26 +621,9 @@ func nodeReady(node *corev1.Node) bool {
 // scrape reads a Prometheus text endpoint into series → value (labels as printed).
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(url)
+	out, err := promtext.Scrape(url)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
-		}
 	}
 	return out
 }

@@ -16,11 +16,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -43,6 +41,7 @@ import (
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 	"github.com/vcp-dev/vcp/bench/internal/stats"
 	"github.com/vcp-dev/vcp/hack/localcluster"
+	"github.com/vcp-dev/vcp/internal/promtext"
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
@@ -556,26 +555,7 @@ func (b *bench) metrics() (map[string]float64, error) {
 	if p == nil {
 		return nil, fmt.Errorf("no syncer process")
 	}
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.Ports[0]))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		if i := strings.LastIndexByte(line, ' '); i > 0 {
-			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-				out[line[:i]] = v
-			}
-		}
-	}
-	return out, sc.Err()
+	return promtext.Scrape(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.Ports[0]))
 }
 
 // meanOf is the mean of a histogram's observations between two scrapes; name may carry

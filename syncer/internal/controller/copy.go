@@ -97,3 +97,21 @@ func syncCopy[P metav1.Object](ctx context.Context, s *Syncer, sess *session, c 
 func sameMeta(got, want metav1.Object) bool {
 	return maps.Equal(got.GetLabels(), want.GetLabels()) && maps.Equal(got.GetAnnotations(), want.GetAnnotations())
 }
+
+// lookupPair reads a tenant object and its super copy from the caches (either may be
+// nil) and refuses a super object of that name that another tenant owns.
+func lookupPair[P interface {
+	*T
+	metav1.Object
+}, T any](tenantKey, kind string, tenantGet, superGet func(name string) (P, error), name string) (tenantObj, superObj P, err error) {
+	if tenantObj, err = tenantGet(name); err != nil && !apierrors.IsNotFound(err) {
+		return nil, nil, err
+	}
+	if superObj, err = superGet(name); err != nil && !apierrors.IsNotFound(err) {
+		return nil, nil, err
+	}
+	if superObj != nil && !naming.Owns(tenantKey, superObj) {
+		return nil, nil, fmt.Errorf("super %s %s/%s belongs to another tenant: refusing to touch it", kind, superObj.GetNamespace(), name)
+	}
+	return tenantObj, superObj, nil
+}

@@ -5,10 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
@@ -16,19 +14,8 @@ import (
 // enqueueEvent queues a super Event in one of a tenant's super namespaces for its tenant:
 // what the scheduler (or a kubelet) says about a super pod is said about the tenant pod.
 func (s *Syncer) enqueueEvent(obj any) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return
-	}
-	superNS, err := s.superNSs.Get(m.GetNamespace())
-	if err != nil {
-		return
-	}
-	if id, ok := naming.IdentityOf(superNS); ok {
-		s.queue.Add(id.Tenant, Key{Kind: KindEvent, Namespace: id.Name, Name: m.GetName()})
+	if tenant, ns, name, ok := s.inTenantNamespace(obj); ok {
+		s.queue.Add(tenant, Key{Kind: KindEvent, Namespace: ns, Name: name})
 	}
 }
 

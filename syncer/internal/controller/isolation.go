@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/vcp-dev/vcp/syncer/internal/translate"
@@ -52,38 +53,17 @@ func (s *Syncer) ensureNamespaceIsolation(ctx context.Context, sess *session, su
 	netpol, err := s.superNetworkPolicies.NetworkPolicies(ns).Get(translate.VPCPolicyName)
 	if err := ensureIsolationObject(ctx, s.superClient.NetworkingV1().NetworkPolicies(ns), netpol, err,
 		translate.VPCPolicy(sess.key, ns, s.PlatformNamespace, iso),
-		func(have, want *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy {
-			if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
-				return nil
-			}
-			updated := have.DeepCopy()
-			updated.Spec = want.Spec
-			return updated
-		}); err != nil {
+		specUpdate(func(o *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicySpec { return &o.Spec })); err != nil {
 		return err
 	}
 	quota, err := s.superQuotas.ResourceQuotas(ns).Get(translate.QuotaName)
 	if err := ensureIsolationObject(ctx, core.ResourceQuotas(ns), quota, err, translate.Quota(sess.key, ns, iso),
-		func(have, want *corev1.ResourceQuota) *corev1.ResourceQuota {
-			if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
-				return nil
-			}
-			updated := have.DeepCopy()
-			updated.Spec = want.Spec
-			return updated
-		}); err != nil {
+		specUpdate(func(o *corev1.ResourceQuota) *corev1.ResourceQuotaSpec { return &o.Spec })); err != nil {
 		return err
 	}
 	limits, err := s.superLimitRanges.LimitRanges(ns).Get(translate.LimitRangeName)
 	return ensureIsolationObject(ctx, core.LimitRanges(ns), limits, err, translate.Limits(sess.key, ns, iso),
-		func(have, want *corev1.LimitRange) *corev1.LimitRange {
-			if apiequality.Semantic.DeepEqual(have.Spec, want.Spec) {
-				return nil
-			}
-			updated := have.DeepCopy()
-			updated.Spec = want.Spec
-			return updated
-		})
+		specUpdate(func(o *corev1.LimitRange) *corev1.LimitRangeSpec { return &o.Spec }))
 }
 
 // ensureIsolationObject creates, updates or deletes one platform object of a super
@@ -119,21 +99,44 @@ func ensureIsolationObject[P interface {
 	return ignoreGone(err)
 }
 
+// specUpdate is the update function of ensureIsolationObject for objects whose content is
+// their spec: nil when have's spec is want's, else a copy of have with want's spec.
+func specUpdate[P interface {
+	*T
+	DeepCopyObject() runtime.Object
+}, T any, S any](spec func(P) *S) func(have, want P) P {
+	return func(have, want P) P {
+		if apiequality.Semantic.DeepEqual(*spec(have), *spec(want)) {
+			return nil
+		}
+		updated := have.DeepCopyObject().(P)
+		*spec(updated) = *spec(want)
+		return updated
+	}
+}
+
 // enqueueIsolation queues the tenant namespace of the super namespace a platform object
 // (VPC policy, quota, limit range) is in: a change made to it by hand is undone.
 func (s *Syncer) enqueueIsolation(obj any) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+	if tenant, ns, _, ok := s.inTenantNamespace(obj); ok {
+		s.queue.Add(tenant, Key{Kind: KindNamespace, Name: ns})
+	}
+}
+
+// inTenantNamespace returns, for a super object in one of a tenant's super namespaces,
+// the tenant, the tenant namespace and the object's name.
+func (s *Syncer) inTenantNamespace(obj any) (tenant, ns, name string, ok bool) {
+	if tomb, isTomb := obj.(cache.DeletedFinalStateUnknown); isTomb {
 		obj = tomb.Obj
 	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
-		return
+		return "", "", "", false
 	}
 	superNS, err := s.superNSs.Get(m.GetNamespace())
 	if err != nil {
-		return
+		return "", "", "", false
 	}
-	if id, ok := naming.IdentityOf(superNS); ok {
-		s.queue.Add(id.Tenant, Key{Kind: KindNamespace, Name: id.Name})
-	}
+	id, ok := naming.IdentityOf(superNS)
+	return id.Tenant, id.Name, m.GetName(), ok
 }

@@ -68,17 +68,10 @@ func (s *Syncer) createSuperNamespace(ctx context.Context, sess *session, tenant
 // syncPod makes the tenant pod's super pod match it (create, replace an orphan, delete),
 // and the tenant pod's node and status match the super pod's.
 func (s *Syncer) syncPod(ctx context.Context, sess *session, ns, name string) error {
-	tenantPod, err := sess.pods.Pods(ns).Get(name)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
 	superNS := naming.SuperNamespace(sess.key, ns)
-	superPod, err := s.superPods.Pods(superNS).Get(name)
-	if err != nil && !apierrors.IsNotFound(err) {
+	tenantPod, superPod, err := lookupPair(sess.key, "pod", sess.pods.Pods(ns).Get, s.superPods.Pods(superNS).Get, name)
+	if err != nil {
 		return err
-	}
-	if superPod != nil && !naming.Owns(sess.key, superPod) {
-		return fmt.Errorf("super pod %s/%s belongs to another tenant: refusing to touch it", superNS, name)
 	}
 	if tenantPod == nil || !tenantPod.DeletionTimestamp.IsZero() {
 		s.newPods.forget(sess.key + "/" + ns + "/" + name)

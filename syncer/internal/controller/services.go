@@ -21,17 +21,10 @@ func (s *Syncer) syncService(ctx context.Context, sess *session, ns, name string
 	if ns == metav1.NamespaceDefault && name == "kubernetes" {
 		return nil // the tenant API server's own Service
 	}
-	tenantSvc, err := sess.services.Services(ns).Get(name)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
 	superNS := naming.SuperNamespace(sess.key, ns)
-	superSvc, err := s.superServices.Services(superNS).Get(name)
-	if err != nil && !apierrors.IsNotFound(err) {
+	tenantSvc, superSvc, err := lookupPair(sess.key, "Service", sess.services.Services(ns).Get, s.superServices.Services(superNS).Get, name)
+	if err != nil {
 		return err
-	}
-	if superSvc != nil && !naming.Owns(sess.key, superSvc) {
-		return fmt.Errorf("super Service %s/%s belongs to another tenant: refusing to touch it", superNS, name)
 	}
 	superServices := s.superClient.CoreV1().Services(superNS)
 	if tenantSvc == nil || !tenantSvc.DeletionTimestamp.IsZero() {

@@ -18,17 +18,10 @@ import (
 // gets a PersistentVolume mirroring the super volume, and the claim's volumeName and
 // status. Tenants run no volume controllers; the super cluster provisions and binds.
 func (s *Syncer) syncClaim(ctx context.Context, sess *session, ns, name string) error {
-	tenantClaim, err := sess.claims.PersistentVolumeClaims(ns).Get(name)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
 	superNS := naming.SuperNamespace(sess.key, ns)
-	superClaim, err := s.superClaims.PersistentVolumeClaims(superNS).Get(name)
-	if err != nil && !apierrors.IsNotFound(err) {
+	tenantClaim, superClaim, err := lookupPair(sess.key, "PersistentVolumeClaim", sess.claims.PersistentVolumeClaims(ns).Get, s.superClaims.PersistentVolumeClaims(superNS).Get, name)
+	if err != nil {
 		return err
-	}
-	if superClaim != nil && !naming.Owns(sess.key, superClaim) {
-		return fmt.Errorf("super PersistentVolumeClaim %s/%s belongs to another tenant: refusing to touch it", superNS, name)
 	}
 	superClaims := s.superClient.CoreV1().PersistentVolumeClaims(superNS)
 	switch {
