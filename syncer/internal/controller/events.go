@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,9 +12,23 @@ import (
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
+// recentEvents is how old an Event listed at start-up may be and still be copied: one
+// from before the syncer stopped has been copied already.
+const recentEvents = 2 * time.Minute
+
 // enqueueEvent queues a super Event in one of a tenant's super namespaces for its tenant:
 // what the scheduler (or a kubelet) says about a super pod is said about the tenant pod.
-func (s *Syncer) enqueueEvent(obj any) {
+// Only warnings are copied (FailedScheduling, BackOff, FailedMount...): they are what a
+// tenant must see, while the Normal ones (Scheduled, Pulled, Started) would add a write
+// into the tenant for every pod.
+func (s *Syncer) enqueueEvent(obj any, initialList bool) {
+	event, ok := obj.(*corev1.Event)
+	if !ok || event.Type != corev1.EventTypeWarning {
+		return
+	}
+	if initialList && time.Since(lastSeen(event)) > recentEvents {
+		return
+	}
 	if tenant, ns, name, ok := s.inTenantNamespace(obj); ok {
 		s.queue.Add(tenant, Key{Kind: KindEvent, Namespace: ns, Name: name})
 	}
@@ -97,4 +112,17 @@ func tenantEvent(ns string, uid types.UID, superEvent *corev1.Event) *corev1.Eve
 		ReportingController: superEvent.ReportingController,
 		ReportingInstance:   superEvent.ReportingInstance,
 	}
+}
+
+// lastSeen is when an Event last happened, whichever API wrote it.
+func lastSeen(e *corev1.Event) time.Time {
+	switch {
+	case e.Series != nil:
+		return e.Series.LastObservedTime.Time
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
 }

@@ -147,7 +147,10 @@ func (s *Syncer) Start(ctx context.Context) error {
 	s.superEvents = nodeFactory.Core().V1().Events().Lister()
 	s.superVolumes = nodeFactory.Core().V1().PersistentVolumes().Lister()
 	_ = nodeFactory.Core().V1().PersistentVolumes().Informer()
-	if _, err := nodeFactory.Core().V1().Events().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.enqueueEvent, UpdateFunc: func(_, obj any) { s.enqueueEvent(obj) }}); err != nil {
+	if _, err := nodeFactory.Core().V1().Events().Informer().AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc:    s.enqueueEvent,
+		UpdateFunc: func(_, obj any) { s.enqueueEvent(obj, false) },
+	}); err != nil {
 		return err
 	}
 	s.classes = classListers{
