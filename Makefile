@@ -121,7 +121,7 @@ test-unit: ## Run only the tests that need no cluster.
 BENCH_TENANTS_N ?= 1,10,50,100
 
 .PHONY: bench
-bench: bench-tenants bench-provision bench-sync ## Run every benchmark (each prints a table with its baseline measured in the same run).
+bench: bench-tenants bench-provision bench-sync bench-deliver ## Run every benchmark (each prints a table with its baseline measured in the same run).
 
 .PHONY: bench-tenants
 bench-tenants: tools ## tenant-apiserver P1 (add → kubectl get ns) and P2 (RSS/heap per idle tenant) next to a standalone kube-apiserver.
@@ -139,6 +139,12 @@ BENCH_SYNC_FLAGS ?=
 bench-sync: tools build ## Syncer P3–P8 (pods to Running through tenants vs directly, added latency, fairness, memory per pod, patrol, restart) next to baselines measured in the same run.
 	$(GO) build -o $(BIN)/bench-sync ./bench/sync
 	VCP_BIN_DIR=$(BIN) $(BIN)/bench-sync $(BENCH_SYNC_FLAGS)
+
+BENCH_DELIVER_FLAGS ?=
+.PHONY: bench-deliver
+bench-deliver: tools build ## App delivery P9: `vcapp deploy` of a 10-component app to 20 tenant clusters until healthy, next to `kubectl apply` + `kubectl rollout status` per target in the same run.
+	$(GO) build -o $(BIN)/bench-deliver ./bench/deliver
+	VCP_BIN_DIR=$(BIN) $(BIN)/bench-deliver $(BENCH_DELIVER_FLAGS)
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).

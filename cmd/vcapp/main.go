@@ -1,7 +1,7 @@
 // Command vcapp is the application team's CLI for vcp: it turns an application (its
 // components and traits), the platform's profile and per-environment overlays into the
-// Kubernetes objects that run it (`vcapp init`, `vcapp render`). Later phases add the
-// delivery commands.
+// Kubernetes objects that run it (`vcapp init`, `vcapp render`), and delivers them to
+// clusters (`vcapp plan|deploy|status|history|rollback|delete|logs`).
 package main
 
 import (
@@ -18,8 +18,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := app.NewCommand(os.Stdout, os.Stderr).ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		if !app.Silent(err) {
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
 		stop()
-		os.Exit(1)
+		os.Exit(app.ExitCode(err))
 	}
 }

@@ -309,7 +309,7 @@ func (c *Cluster) startControllers(ctx context.Context, certs *clusterPKI, kcmPo
 		"--kube-api-burst=1000",
 		"--v=1",
 	}
-	stages, err := kwokStageFiles(c.cfg.StagesDir)
+	stages, err := kwokStageFiles(c.cfg.StagesDir, filepath.Join(c.Dir, "kwok-stages"))
 	if err != nil {
 		return err
 	}
@@ -358,21 +358,6 @@ func (c *Cluster) startControllers(ctx context.Context, certs *clusterPKI, kcmPo
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// kwokStageFiles lists the upstream KWOK stage files `make tools` copied from the kwok
-// module: node-initialize, node-heartbeat-with-lease, pod-ready, pod-complete, pod-delete.
-func kwokStageFiles(dir string) ([]string, error) {
-	want := []string{"node-initialize.yaml", "node-heartbeat-with-lease.yaml", "pod-ready.yaml", "pod-complete.yaml", "pod-delete.yaml"}
-	files := make([]string, 0, len(want))
-	for _, w := range want {
-		path := filepath.Join(dir, w)
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("KWOK stage file %s is missing (run `make tools`): %w", path, err)
-		}
-		files = append(files, path)
-	}
-	return files, nil
 }
 
 // start starts a component and records it in the state file right away, so that a stop

@@ -1,0 +1,284 @@
+// Command deliver is the `make bench-deliver` harness: P9, delivering an application to a
+// fleet. On a local super cluster with the platform it creates -targets VirtualClusters
+// and measures, in the same run:
+//
+//   - the baseline: the same rendered manifests (`vcapp render`) applied to every tenant
+//     at once with `kubectl apply -f`, followed per tenant by `kubectl rollout status`
+//     of each Deployment, until the last tenant is done;
+//   - P9: `vcapp deploy --yes` of the -components application to all tenants (targets
+//     selected by label, rollout.parallelism = -targets) until it exits healthy.
+//
+// Each run uses its own namespace in every tenant, so neither finds the other's objects.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/bench/internal/stats"
+	"github.com/vcp-dev/vcp/hack/localcluster"
+)
+
+func main() {
+	targets := flag.Int("targets", 20, "tenant clusters (VirtualClusters) to deliver to")
+	components := flag.Int("components", 10, "components of the application (each a Deployment with a Service)")
+	flag.Parse()
+	if *targets < 1 || *components < 1 {
+		fail(fmt.Errorf("-targets and -components must be at least 1"))
+	}
+	if err := run(*targets, *components); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench-deliver:", err)
+	os.Exit(1)
+}
+
+type bench struct {
+	binDir, dir     string
+	superKubeconfig string
+	kubeconfigs     []string
+}
+
+func run(targets, components int) error {
+	ctx := context.Background()
+	binDir, err := localcluster.FindBinDir()
+	if err != nil {
+		return err
+	}
+	for _, bin := range []string{"vcapp", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(binDir, bin)); err != nil {
+			return fmt.Errorf("%s not built (make build tools): %w", bin, err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "vcp-bench-deliver-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintln(os.Stderr, "starting a local super cluster and the platform...")
+	pods := fmt.Sprint(2*targets*components + 100)
+	c, err := localcluster.Start(ctx, localcluster.Config{Dir: dir, BinDir: binDir,
+		NodePools: []localcluster.NodePool{{Name: "shared", Nodes: 2, Pods: pods}}})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = c.Stop(stopCtx)
+	}()
+	if err := c.StartPlatform(ctx); err != nil {
+		return err
+	}
+	b := &bench{binDir: binDir, dir: dir, superKubeconfig: c.Kubeconfig}
+	fmt.Fprintf(os.Stderr, "creating %d VirtualClusters...\n", targets)
+	if err := b.tenants(ctx, c, targets); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(os.Stderr, "baseline: kubectl apply + rollout status per target...")
+	base, err := b.kubectlRun(ctx, components)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	fmt.Fprintln(os.Stderr, "P9: vcapp deploy --yes...")
+	app := b.writeApp("bench-vcapp", components, targets)
+	start := time.Now()
+	out, err := b.run(ctx, "vcapp", "deploy", "-f", app, "--super-kubeconfig", b.superKubeconfig, "--yes", "--timeout", "5m", "-o", "json")
+	if err != nil {
+		return fmt.Errorf("vcapp deploy: %w\n%s", err, out)
+	}
+	p9 := time.Since(start)
+	applied, healthy, err := perTarget(out)
+	if err != nil {
+		return err
+	}
+	// A second deploy of the same application: nothing changes, vcapp still applies,
+	// records a revision and checks health.
+	start = time.Now()
+	if out, err := b.run(ctx, "vcapp", "deploy", "-f", app, "--super-kubeconfig", b.superKubeconfig, "--yes", "--timeout", "5m"); err != nil {
+		return fmt.Errorf("vcapp deploy (unchanged): %w\n%s", err, out)
+	}
+	again := time.Since(start)
+
+	ratio := p9.Seconds() / base.Seconds()
+	verdict := "met"
+	if p9 > 15*time.Second || ratio > 1.2 {
+		verdict = "NOT met"
+	}
+	fmt.Printf("\nP9: deploy a %d-component application (%d Deployments + %d Services) to %d tenant clusters in parallel until healthy\n\n",
+		components, components, components, targets)
+	fmt.Println("| measure | time | vs baseline |")
+	fmt.Println("|---|---|---|")
+	fmt.Printf("| baseline: `kubectl apply -f` of the rendered manifests, then `kubectl rollout status` per Deployment, all targets at once | %s | 1.00× |\n", base.Round(time.Millisecond))
+	fmt.Printf("| P9 `vcapp deploy --yes` (apply in dependency order, revision, health) | %s | %.2f× |\n", p9.Round(time.Millisecond), ratio)
+	fmt.Printf("| `vcapp deploy --yes` again, nothing changed | %s | %.2f× |\n", again.Round(time.Millisecond), again.Seconds()/base.Seconds())
+	fmt.Printf("\nP9 per target (inside vcapp): applied after p50 %s, max %s; healthy after p50 %s, max %s\n",
+		stats.Percentile(applied, 50).Round(time.Millisecond), stats.Percentile(applied, 100).Round(time.Millisecond),
+		stats.Percentile(healthy, 50).Round(time.Millisecond), stats.Percentile(healthy, 100).Round(time.Millisecond))
+	fmt.Printf("\ntarget ≤ 15 s and ≤ 1.2× the baseline: %s (scale: %d targets, %d components)\n", verdict, targets, components)
+	return nil
+}
+
+// tenants creates n VirtualClusters labelled for the application's selector and writes
+// their kubeconfigs.
+func (b *bench) tenants(ctx context.Context, c *localcluster.Cluster, n int) error {
+	restCfg, err := c.RESTConfig()
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = tenancyv1alpha1.AddToScheme(scheme)
+	admin, err := client.New(restCfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		vc := &tenancyv1alpha1.VirtualCluster{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("t%02d", i), Namespace: "default", Labels: map[string]string{"bench": "deliver"}}}
+		if err := admin.Create(ctx, vc); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for i := range n {
+		vc := &tenancyv1alpha1.VirtualCluster{}
+		for {
+			if err := admin.Get(ctx, client.ObjectKey{Namespace: "default", Name: fmt.Sprintf("t%02d", i)}, vc); err != nil {
+				return err
+			}
+			if vc.Status.Phase == tenancyv1alpha1.PhaseRunning && vc.Status.KubeconfigSecretRef != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				var conds []string
+				for _, c := range vc.Status.Conditions {
+					conds = append(conds, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
+				}
+				return fmt.Errorf("VirtualCluster %s not Running: %s (%s)", vc.Name, vc.Status.Phase, strings.Join(conds, "; "))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		s := &corev1.Secret{}
+		if err := admin.Get(ctx, client.ObjectKey{Namespace: "default", Name: vc.Status.KubeconfigSecretRef.Name}, s); err != nil {
+			return err
+		}
+		path := filepath.Join(b.dir, vc.Name+".kubeconfig")
+		if err := os.WriteFile(path, s.Data[vc.Status.KubeconfigSecretRef.Key], 0o600); err != nil {
+			return err
+		}
+		b.kubeconfigs = append(b.kubeconfigs, path)
+	}
+	return nil
+}
+
+// writeApp writes the application: components services, each a Deployment and a
+// Service, in namespace.
+func (b *bench) writeApp(namespace string, components, targets int) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "apiVersion: apps.vcp.dev/v1alpha1\nkind: Application\nmetadata:\n  name: bench\nspec:\n  namespace: %s\n  components:\n", namespace)
+	for i := range components {
+		fmt.Fprintf(&s, "  - name: c%02d\n    type: service\n    properties:\n      image: registry.example.com/bench/c%02d:1\n      ports: [{name: http, port: 8080}]\n", i, i)
+	}
+	fmt.Fprintf(&s, "  targets:\n  - name: bench\n    virtualCluster: {namespace: default, selector: {matchLabels: {bench: deliver}}}\n  rollout: {parallelism: %d}\n", targets)
+	path := filepath.Join(b.dir, namespace+".yaml")
+	if err := os.WriteFile(path, []byte(s.String()), 0o644); err != nil {
+		fail(err)
+	}
+	return path
+}
+
+// kubectlRun is the baseline: the rendered manifests, with their Namespace, applied by
+// kubectl to every tenant at once, then each Deployment's rollout awaited.
+func (b *bench) kubectlRun(ctx context.Context, components int) (time.Duration, error) {
+	app := b.writeApp("bench-kubectl", components, len(b.kubeconfigs))
+	rendered, err := b.run(ctx, "vcapp", "render", "-f", app)
+	if err != nil {
+		return 0, fmt.Errorf("vcapp render: %w\n%s", err, rendered)
+	}
+	manifests := filepath.Join(b.dir, "rendered.yaml")
+	ns := "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: bench-kubectl\n"
+	if err := os.WriteFile(manifests, []byte(ns+rendered), 0o644); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	errs := make([]error, len(b.kubeconfigs))
+	var wg sync.WaitGroup
+	for i, kc := range b.kubeconfigs {
+		wg.Go(func() {
+			if out, err := b.run(ctx, "kubectl", "--kubeconfig", kc, "apply", "-f", manifests); err != nil {
+				errs[i] = fmt.Errorf("kubectl apply: %w\n%s", err, out)
+				return
+			}
+			for c := range components {
+				if out, err := b.run(ctx, "kubectl", "--kubeconfig", kc, "-n", "bench-kubectl", "rollout", "status", fmt.Sprintf("deployment/c%02d", c), "--timeout=5m"); err != nil {
+					errs[i] = fmt.Errorf("kubectl rollout status: %w\n%s", err, out)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return took, nil
+}
+
+// perTarget reads `vcapp deploy -o json`: per target, how long applying took and how
+// long until healthy.
+func perTarget(out string) (applied, healthy []time.Duration, err error) {
+	var rows []struct {
+		Target string `json:"target"`
+		Result *struct {
+			AppliedSeconds float64 `json:"appliedSeconds"`
+			Seconds        float64 `json:"seconds"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		return nil, nil, fmt.Errorf("vcapp deploy -o json: %w\n%s", err, out)
+	}
+	for _, r := range rows {
+		if r.Result == nil {
+			return nil, nil, fmt.Errorf("vcapp deploy: no result for %s", r.Target)
+		}
+		applied = append(applied, time.Duration(r.Result.AppliedSeconds*float64(time.Second)))
+		healthy = append(healthy, time.Duration(r.Result.Seconds*float64(time.Second)))
+	}
+	return applied, healthy, nil
+}
+
+// run runs a binary of bin/ and returns its standard output; on failure the error
+// carries its standard error.
+func (b *bench) run(ctx context.Context, bin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(b.binDir, bin), args...)
+	cmd.Env = append(os.Environ(), "KUBECACHEDIR="+filepath.Join(b.dir, "kubecache"))
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%w: %s", err, errOut.String())
+	}
+	return out.String(), nil
+}

@@ -1,0 +1,235 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/vcp-dev/vcp/appdelivery/engine"
+	"github.com/vcp-dev/vcp/appdelivery/fleet"
+	"github.com/vcp-dev/vcp/appdelivery/model"
+	"github.com/vcp-dev/vcp/appdelivery/profile"
+	"github.com/vcp-dev/vcp/appdelivery/render"
+)
+
+// Exit codes of the delivery commands.
+const (
+	ExitHealthy   = 0
+	ExitError     = 1
+	ExitDiff      = 2
+	ExitUnhealthy = 3
+)
+
+// ExitError carries a command's exit code; a nil Err means the command already said
+// everything (plan --exit-code with a diff, a deploy that ended unhealthy).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// ExitCode returns the exit code for a command's error: 0 for nil, the code the
+// command chose, else 1.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitHealthy
+	}
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return ExitError
+}
+
+// Silent reports whether err needs no message (the command printed its outcome).
+func Silent(err error) bool {
+	var e *exitError
+	return errors.As(err, &e) && e.err == nil
+}
+
+// outputText is the default --output of the delivery commands.
+const outputText = "text"
+
+// deliverOptions are the flags the delivery commands share: the inputs (as for render)
+// and where they go.
+type deliverOptions struct {
+	renderOptions
+	kubeconfig      string
+	context         string
+	superKubeconfig string
+	superContext    string
+	parallelism     int
+	timeout         time.Duration
+	failFastGrace   time.Duration
+}
+
+func (o *deliverOptions) addFlags(cmd *cobra.Command) {
+	flags := cmd.Flags()
+	flags.StringVarP(&o.filename, "filename", "f", "app.yaml", "the Application file")
+	flags.StringVar(&o.profile, "profile", "", "the platform team's Profile file")
+	flags.StringArrayVar(&o.envs, "env", nil, "an Environment file merged onto the application; repeat to merge several, in order")
+	flags.StringVarP(&o.output, "output", "o", outputText, "output format: text or json")
+	flags.StringVar(&o.kubeconfig, "kubeconfig", "", "deliver to this kubeconfig's cluster instead of the application's targets")
+	flags.StringVar(&o.context, "context", "", "deliver to this kubeconfig context instead of the application's targets")
+	flags.StringVar(&o.superKubeconfig, "super-kubeconfig", "", "kubeconfig of the vcp super cluster, for virtualCluster targets (default: the kubeconfig's current context)")
+	flags.StringVar(&o.superContext, "super-context", "", "context of --super-kubeconfig")
+	flags.IntVar(&o.parallelism, "parallelism", 1, "targets delivered at once when the application has no rollout.parallelism")
+	flags.DurationVar(&o.timeout, "timeout", 5*time.Minute, "progress deadline: how long to wait for the application to be healthy")
+	flags.DurationVar(&o.failFastGrace, "fail-fast-grace", 0, "how long a pod may be in ImagePullBackOff, CrashLoopBackOff, OOMKilled or Unschedulable before its workload is Degraded (default 15s)")
+	for _, f := range []string{"filename", "profile", "env", "kubeconfig", "super-kubeconfig"} {
+		_ = cmd.MarkFlagFilename(f, "yaml", "yml", "json")
+	}
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputText, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// inputs are the files a delivery command read.
+type inputs struct {
+	app  *model.Application
+	envs []*model.Environment
+	prof *model.Profile
+	// base is the composition without target overrides.
+	base *model.Application
+}
+
+func (o *deliverOptions) load(stdin io.Reader) (*inputs, error) {
+	if o.output != outputText && o.output != outputJSON {
+		return nil, fmt.Errorf("--output must be %s or %s, got %q", outputText, outputJSON, o.output)
+	}
+	in := &inputs{}
+	var err error
+	if in.app, err = parseFile(stdin, "--filename", o.filename, model.ParseApplication); err != nil {
+		return nil, err
+	}
+	for _, f := range o.envs {
+		env, err := parseFile(stdin, "--env", f, model.ParseEnvironment)
+		if err != nil {
+			return nil, err
+		}
+		in.envs = append(in.envs, env)
+	}
+	if o.profile != "" {
+		if in.prof, err = parseFile(stdin, "--profile", o.profile, model.ParseProfile); err != nil {
+			return nil, err
+		}
+	}
+	if in.base, err = profile.Compose(in.app, in.prof, in.envs...); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// release renders the application for target t (its overrides merged like an
+// Environment after the --env files).
+func (in *inputs) release(t fleet.Target) (*engine.Release, error) {
+	app := in.base
+	if t.Spec != nil && len(t.Spec.Overrides) > 0 {
+		env := &model.Environment{Metadata: model.Metadata{Name: "target-" + t.Spec.Name}, Spec: t.Spec.Overrides}
+		env.APIVersion, env.Kind = model.APIVersion, model.KindEnvironment
+		var err error
+		if app, err = profile.Compose(in.app, in.prof, append(append([]*model.Environment{}, in.envs...), env)...); err != nil {
+			return nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+	}
+	objs, err := render.Render(app)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := json.Marshal(app)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(spec)
+	return &engine.Release{
+		App:        app.Metadata.Name,
+		Namespace:  app.Namespace(),
+		Objects:    objs,
+		Components: engine.ComponentsOf(app),
+		Digest:     "sha256:" + hex.EncodeToString(sum[:]),
+	}, nil
+}
+
+// targets returns the clusters to deliver to: the one --kubeconfig/--context name, or
+// the application's targets (the current context when it has none).
+func (o *deliverOptions) targets(ctx context.Context, app *model.Application) ([]fleet.Target, error) {
+	if o.kubeconfig != "" || o.context != "" || len(app.Spec.Targets) == 0 {
+		cfg, name, err := fleet.KubeconfigConfig(o.kubeconfig, o.context)
+		if err != nil {
+			return nil, err
+		}
+		return []fleet.Target{{Name: name, Config: cfg}}, nil
+	}
+	r := &fleet.Resolver{SuperKubeconfig: o.superKubeconfig, SuperContext: o.superContext}
+	return r.Resolve(ctx, app.Spec.Targets)
+}
+
+// clusters resolves the targets and connects to them.
+func (o *deliverOptions) clusters(ctx context.Context, app *model.Application) ([]fleet.Target, []*engine.Cluster, error) {
+	ts, err := o.targets(ctx, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs := make([]*engine.Cluster, len(ts))
+	for i, t := range ts {
+		if cs[i], err = engine.Connect(t.Name, t.Config); err != nil {
+			return nil, nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+	}
+	return ts, cs, nil
+}
+
+// engineOptions are the engine options the flags set.
+func (o *deliverOptions) engineOptions() engine.Options {
+	return engine.Options{ProgressDeadline: o.timeout, FailFastGrace: o.failFastGrace}
+}
+
+// localUser names the caller when the cluster cannot.
+func localUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// confirm asks question on out and reads y/yes from in.
+func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	fmt.Fprintf(out, "%s [y/N] ", question)
+	var answer string
+	if _, err := fmt.Fscanln(in, &answer); err != nil && err.Error() != "unexpected newline" {
+		return false, fmt.Errorf("no answer (use --yes to skip the question): %w", err)
+	}
+	return answer == "y" || answer == "yes", nil
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
