@@ -393,11 +393,11 @@ func TestSyncer(t *testing.T) {
 			rc, err := runtimeClasses.Get(ctx, "gvisor", metav1.GetOptions{})
 			return err == nil && rc.Annotations["tenancy.vcp.dev/mirrored"] == "true", err
 		})
-		// Deleted by the tenant: back within a patrol.
+		// Deleted by the tenant: back within a minute (the patrol compares classes every minute).
 		if err := runtimeClasses.Delete(ctx, "gvisor", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		framework.Eventually(t, 30*time.Second, "RuntimeClass gvisor back in tenant s1", func(ctx context.Context) (bool, error) {
+		framework.Eventually(t, 90*time.Second, "RuntimeClass gvisor back in tenant s1", func(ctx context.Context) (bool, error) {
 			_, err := runtimeClasses.Get(ctx, "gvisor", metav1.GetOptions{})
 			return err == nil, err
 		})

@@ -94,6 +94,10 @@ func (p *Patroller) removeOrphanNamespaces(ctx context.Context) (int, error) {
 	return removed, nil
 }
 
+// classResync is how often the patrol has a tenant's mirrored classes compared: each
+// comparison lists four kinds in the tenant API.
+const classResync = time.Minute
+
 // patrolled is one super object as the patrol compares it.
 type patrolled struct {
 	uid   string
@@ -161,8 +165,11 @@ func (s *Syncer) Patrol() int {
 
 // patrolTenant compares one tenant's caches with its super objects.
 func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[Key]patrolled) int {
-	// Classes are few: compare them by syncing (a tenant may have deleted its copy).
-	s.queue.Add(sess.key, Key{Kind: KindClasses})
+	// Classes are few but live only in the tenant API (no cache): compare them by syncing,
+	// at most every classResync (a tenant may have deleted its copy).
+	if sess.classesDue(classResync) {
+		s.queue.Add(sess.key, Key{Kind: KindClasses})
+	}
 	queued := 0
 	report := func(key Key, reason string) {
 		patrolMismatches.WithLabelValues(sess.key, string(key.Kind), reason).Inc()

@@ -402,6 +402,20 @@ type session struct {
 	tenantNodes corelisters.NodeLister
 	// limiter is the tenant's sync rate (Syncer.TenantQPS).
 	limiter *rate.Limiter
+	// classesQueued is when the patrol last queued the tenant's classes.
+	classesQueued time.Time
+}
+
+// classesDue reports whether the tenant's classes were last queued by the patrol more
+// than every ago, and if so records now.
+func (s *session) classesDue(every time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Since(s.classesQueued) < every {
+		return false
+	}
+	s.classesQueued = time.Now()
+	return true
 }
 
 // throttle takes one sync from the tenant's rate, or returns how long to wait for one.
