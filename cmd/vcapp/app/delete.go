@@ -42,11 +42,7 @@ type deleteResult struct {
 
 func (o *deleteOptions) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	in, err := o.load(cmd.InOrStdin())
-	if err != nil {
-		return err
-	}
-	ts, cs, err := o.clusters(ctx, in.base)
+	in, ts, cs, err := o.prepare(ctx, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}

@@ -181,6 +181,20 @@ func (o *deliverOptions) targets(ctx context.Context, app *model.Application) ([
 }
 
 // clusters resolves the targets and connects to them.
+// prepare reads the application (with its profile and environments) and connects to
+// every target it selects: what each command does first.
+func (o *deliverOptions) prepare(ctx context.Context, stdin io.Reader) (*inputs, []fleet.Target, []*engine.Cluster, error) {
+	in, err := o.load(stdin)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ts, cs, err := o.clusters(ctx, in.base)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return in, ts, cs, nil
+}
+
 func (o *deliverOptions) clusters(ctx context.Context, app *model.Application) ([]fleet.Target, []*engine.Cluster, error) {
 	ts, err := o.targets(ctx, app)
 	if err != nil {

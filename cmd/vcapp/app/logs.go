@@ -36,11 +36,7 @@ func newLogsCommand() *cobra.Command {
 
 func (o *logsOptions) run(cmd *cobra.Command, args []string) error {
 	ctx := cmd.Context()
-	in, err := o.load(cmd.InOrStdin())
-	if err != nil {
-		return err
-	}
-	ts, cs, err := o.clusters(ctx, in.base)
+	in, ts, cs, err := o.prepare(ctx, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}

@@ -53,11 +53,7 @@ func newPlanCommand() *cobra.Command {
 
 func (o *planOptions) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	in, err := o.load(cmd.InOrStdin())
-	if err != nil {
-		return err
-	}
-	ts, cs, err := o.clusters(ctx, in.base)
+	in, ts, cs, err := o.prepare(ctx, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}

@@ -32,11 +32,7 @@ func newStatusCommand() *cobra.Command {
 
 func runStatus(cmd *cobra.Command, o *deliverOptions) error {
 	ctx := cmd.Context()
-	in, err := o.load(cmd.InOrStdin())
-	if err != nil {
-		return err
-	}
-	ts, cs, err := o.clusters(ctx, in.base)
+	in, ts, cs, err := o.prepare(ctx, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
@@ -127,11 +123,7 @@ func newHistoryCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			in, err := o.load(cmd.InOrStdin())
-			if err != nil {
-				return err
-			}
-			ts, cs, err := o.clusters(ctx, in.base)
+			in, ts, cs, err := o.prepare(ctx, cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
