@@ -14,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -43,6 +44,7 @@ func main() {
 	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile at the largest N to this file")
 	flag.StringVar(&goroutineProfile, "goroutineprofile", "", "write a goroutine profile at the largest N to this file")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the P1 phase (adding the timed tenants) to this file")
+	flag.IntVar(&buildGCPercent, "build-gc-percent", 0, "GOGC while a tenant is built (0: the host's default, -1: leave GOGC alone)")
 	flag.Parse()
 	counts, err := parseCounts(*nList)
 	if err != nil {
@@ -76,9 +78,12 @@ func parseCounts(s string) ([]int, error) {
 	return out, nil
 }
 
+var buildGCPercent int
+
 type memPoint struct {
 	n                    int
 	rss, heap, stacks    uint64
+	heapInuse            uint64 // spans in use; minus heap: free slots in them (fragmentation)
 	goroutines, etcdConn int
 }
 
@@ -116,7 +121,7 @@ func run(counts []int, p1 int, settle time.Duration, controllers, embedded bool)
 		return err
 	}
 	defer ds.Close()
-	h, err := host.New(host.Options{DataDir: filepath.Join(dir, "host"), Datastore: ds, DisableControllers: !controllers, ReadyTimeout: 5 * time.Minute})
+	h, err := host.New(host.Options{DataDir: filepath.Join(dir, "host"), Datastore: ds, DisableControllers: !controllers, ReadyTimeout: 5 * time.Minute, BuildGCPercent: buildGCPercent})
 	if err != nil {
 		return err
 	}
@@ -206,7 +211,7 @@ func measure(n, etcdPort int) memPoint {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memPoint{n: n, rss: rssOf(os.Getpid()), heap: ms.HeapAlloc, stacks: ms.StackInuse, goroutines: runtime.NumGoroutine(), etcdConn: etcdConnections(etcdPort)}
+	return memPoint{n: n, rss: rssOf(os.Getpid()), heap: ms.HeapAlloc, heapInuse: ms.HeapInuse, stacks: ms.StackInuse, goroutines: runtime.NumGoroutine(), etcdConn: etcdConnections(etcdPort)}
 }
 
 func printTable(w *os.File, sa standaloneResult, p1 []time.Duration, base memPoint, points []memPoint, controllers, embedded bool) {
@@ -228,8 +233,18 @@ func printTable(w *os.File, sa standaloneResult, p1 []time.Duration, base memPoi
 	}
 	last := points[len(points)-1]
 	fmt.Fprintf(w, "| goroutine stacks per tenant (N=%d) | %.1f MB | | |\n", last.n, float64(int64(last.stacks)-int64(base.stacks))/float64(last.n)/1e6)
+	frag := func(p memPoint) float64 { return float64(int64(p.heapInuse) - int64(p.heap)) }
+	fmt.Fprintf(w, "| heap spans in use but free (fragmentation) per tenant (N=%d) | %.1f MB | | |\n", last.n, (frag(last)-frag(base))/float64(last.n)/1e6)
 	fmt.Fprintf(w, "| goroutines per tenant (N=%d) | %.0f | %d | |\n", last.n, float64(last.goroutines-base.goroutines)/float64(last.n), sa.goroutines)
 	fmt.Fprintf(w, "| etcd connections per tenant (N=%d) | %.1f | %d | |\n", last.n, float64(last.etcdConn-base.etcdConn)/float64(last.n), sa.etcdConns)
-	fmt.Fprintf(w, "\nhost process: baseline %s RSS, %s heap, %d goroutines; at N=%d: %s RSS, %s heap, %d goroutines\n",
+	gc := strconv.Itoa(buildGCPercent)
+	switch buildGCPercent {
+	case 0:
+		gc = strconv.Itoa(host.DefaultBuildGCPercent) + " (the host's default)"
+	case -1:
+		gc = "unchanged (GOGC=" + cmp.Or(os.Getenv("GOGC"), "100") + ")"
+	}
+	fmt.Fprintf(w, "\nGOGC while a tenant is built: %s (-build-gc-percent)\n", gc)
+	fmt.Fprintf(w, "host process: baseline %s RSS, %s heap, %d goroutines; at N=%d: %s RSS, %s heap, %d goroutines\n",
 		mb(base.rss), mb(base.heap), base.goroutines, last.n, mb(last.rss), mb(last.heap), last.goroutines)
 }

@@ -37,6 +37,7 @@ type Options struct {
 	Tenants            []string
 	DisableControllers bool
 	ReadyTimeout       time.Duration
+	BuildGCPercent     int
 	EmbeddedEtcdAuth   bool
 	EmbeddedEtcdPort   int
 
@@ -88,6 +89,7 @@ func NewCommand() *cobra.Command {
 	f.StringArrayVar(&o.Tenants, "tenant", nil, "NAME=UID of a tenant to serve from the start (repeatable)")
 	f.BoolVar(&o.DisableControllers, "disable-controllers", false, "serve tenant APIs without their controllers")
 	f.DurationVar(&o.ReadyTimeout, "tenant-ready-timeout", time.Minute, "how long a new tenant may take to answer")
+	f.IntVar(&o.BuildGCPercent, "build-gc-percent", host.DefaultBuildGCPercent, "GOGC while a tenant is being built (fewer half-empty heap spans per tenant afterwards); -1 leaves GOGC alone")
 	f.BoolVar(&o.EmbeddedEtcdAuth, "embedded-etcd-auth", false, "serve the embedded etcd over TLS with client-certificate auth and give each tenant an etcd user limited to its prefix")
 	f.IntVar(&o.EmbeddedEtcdPort, "embedded-etcd-port", 0, "loopback port the embedded etcd serves clients on (0: a free one)")
 	f.BoolVar(&o.Register, "register", false, "register this host as a TenantHost in the super cluster and heartbeat (in-cluster config unless --register-kubeconfig)")
@@ -136,6 +138,9 @@ func (o *Options) Validate() error {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: %w", a.flag, a.v, err))
 		}
+	}
+	if o.BuildGCPercent == 0 || o.BuildGCPercent < -1 {
+		errs = append(errs, fmt.Errorf("--build-gc-percent must be positive or -1, got %d", o.BuildGCPercent))
 	}
 	if o.ReadyTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--tenant-ready-timeout must be positive, got %s", o.ReadyTimeout))
@@ -204,7 +209,7 @@ func (o *Options) Run(ctx context.Context) error {
 	defer ds.Close()
 	h, err := host.New(host.Options{
 		ListenAddress: o.ListenAddress, AdminAddress: o.AdminAddress, DataDir: o.DataDir, Domain: o.Domain,
-		Datastore: ds, ReadyTimeout: o.ReadyTimeout, DisableControllers: o.DisableControllers, AdminToken: token,
+		Datastore: ds, ReadyTimeout: o.ReadyTimeout, DisableControllers: o.DisableControllers, BuildGCPercent: o.BuildGCPercent, AdminToken: token,
 		AdvertiseURL: o.AdvertiseURL, ServiceClusterIPRange: o.ServiceCIDR,
 	})
 	if err != nil {

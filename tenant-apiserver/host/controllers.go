@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/rest"
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/controllers"
@@ -10,10 +11,11 @@ import (
 )
 
 // runControllers runs the tenant's controllers until ctx ends.
-func runControllers(ctx context.Context, tenant string, loopback *rest.Config, files *tenantpki.Files, started func()) error {
+func runControllers(ctx context.Context, tenant string, loopback *rest.Config, shared informers.SharedInformerFactory, files *tenantpki.Files, started func()) error {
 	return controllers.Run(ctx, controllers.Config{
 		Tenant:                tenant,
 		Loopback:              loopback,
+		Informers:             shared,
 		ServiceAccountKeyFile: files.ServiceAccountKey,
 		RootCAFile:            files.CACert,
 		Started:               started,

@@ -49,6 +49,9 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// DisableControllers runs tenants without their in-process controllers (API-only).
 	DisableControllers bool
+	// BuildGCPercent is GOGC while a tenant is being built (see DefaultBuildGCPercent,
+	// which 0 means); negative leaves GOGC alone.
+	BuildGCPercent int
 	// AdminToken, when set, must be sent as a bearer token to the admin port's tenant API.
 	AdminToken string
 	// AdvertiseURL is the https URL clients reach the tenant port at, written into
@@ -123,6 +126,8 @@ type Host struct {
 	admin  *http.Server
 	adminL net.Listener
 
+	gc *gcWindow
+
 	mu      sync.Mutex
 	tenants map[string]*Tenant
 }
@@ -144,6 +149,9 @@ func New(opts Options) (*Host, error) {
 	if opts.Domain == "" {
 		opts.Domain = "tenants.vcp.local"
 	}
+	if opts.BuildGCPercent == 0 {
+		opts.BuildGCPercent = DefaultBuildGCPercent
+	}
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = time.Minute
 	}
@@ -151,7 +159,7 @@ func New(opts Options) (*Host, error) {
 	// tenant) down when one tenant hits a bug: log and go on.
 	utilruntime.ReallyCrash = false
 	guardFatal()
-	return &Host{opts: opts, router: router.New(), tenants: map[string]*Tenant{}}, nil
+	return &Host{opts: opts, router: router.New(), gc: &gcWindow{percent: opts.BuildGCPercent}, tenants: map[string]*Tenant{}}, nil
 }
 
 // Start opens the tenant port and the admin port.

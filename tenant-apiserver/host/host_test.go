@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"k8s.io/component-base/metrics/legacyregistry"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,14 @@ func TestTenantControllers(t *testing.T) {
 		_, err2 := client.CoreV1().ConfigMaps("team").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
 		return err1 == nil && err2 == nil, errors.Join(err1, err2)
 	})
+	// The controllers share the API server's informers: a resource both watch (the
+	// server for admission and authorization, the controllers for their work) is
+	// watched once. Deployments only the controllers watch.
+	for resource, want := range map[string]float64{"namespaces": 1, "serviceaccounts": 1, "clusterroles": 1, "deployments": 1} {
+		if got := openWatches(t, resource); got != want {
+			t.Errorf("%v open watches of %s in a one-tenant host, want %v", got, resource, want)
+		}
+	}
 	if err := client.CoreV1().Namespaces().Delete(ctx, "team", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -189,4 +198,30 @@ func tlsFor(t *testing.T, c datastore.ClientConfig) *tls.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// openWatches is the number of WATCH requests on resource the process's API servers are
+// serving now (apiserver_longrunning_requests, summed over scopes).
+func openWatches(t *testing.T, resource string) float64 {
+	t.Helper()
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "apiserver_longrunning_requests" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["verb"] == "WATCH" && labels["resource"] == resource && labels["subresource"] == "" {
+				n += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return n
 }

@@ -249,6 +249,9 @@ func (t *Tenant) supervise(firstReady chan<- error) {
 // runOnce builds and runs one incarnation of the tenant's server. It calls ready once the
 // server answers /readyz and returns when the server stops.
 func (t *Tenant) runOnce(ready func()) (err error) {
+	// Building ends when the controllers have started (or, without them, at ready).
+	endBuild := t.h.gc.enter()
+	defer endBuild()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -311,6 +314,9 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 	t.mu.Unlock()
 	t.setHealth(true, nil)
 	ready()
+	if t.h.opts.DisableControllers {
+		endBuild()
+	}
 	if hook := afterReady; hook != nil {
 		wg.Go(func() {
 			if _, err := guard("after-ready hook", func() (struct{}, error) { hook(t.spec.Name); return struct{}{}, nil }); err != nil {
@@ -326,9 +332,12 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 		t.mu.Unlock()
 		wg.Go(func() {
 			defer closeOnce(settled)
-			started := func() { closeOnce(settled) }
+			started := func() {
+				endBuild()
+				closeOnce(settled)
+			}
 			_, err := guard("controllers", func() (struct{}, error) {
-				return struct{}{}, runControllers(runCtx, t.spec.Name, loopback, t.files, started)
+				return struct{}{}, runControllers(runCtx, t.spec.Name, loopback, srv.Informers(), t.files, started)
 			})
 			if err != nil && runCtx.Err() == nil {
 				errs <- err

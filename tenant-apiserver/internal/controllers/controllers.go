@@ -78,6 +78,10 @@ type Config struct {
 	ServiceAccountKeyFile string
 	// RootCAFile is published as kube-root-ca.crt in every namespace.
 	RootCAFile string
+	// Informers, if set, is the informer factory of the tenant's API server, shared so
+	// that what both watch is watched once. It must live as long as the controllers (the
+	// server and its controllers stop together) and is not shut down by Run.
+	Informers informers.SharedInformerFactory
 	// Started, if set, is called once every controller is built and running, or Run has
 	// failed before that. Controllers cancelled while they are being built can leave
 	// goroutines behind, so a stopper should wait for it.
@@ -146,7 +150,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer broadcaster.Shutdown()
 
 	builder := clientbuilder.SimpleControllerClientBuilder{ClientConfig: loopback}
-	controllerCtx, release, err := controllerContext(ctx, cfg.Tenant, completed, builder)
+	controllerCtx, release, err := controllerContext(ctx, cfg.Tenant, cfg.Informers, completed, builder)
 	if err != nil {
 		return fmt.Errorf("controller context: %w", err)
 	}
@@ -164,7 +168,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	controllerCtx.InformerFactory.Start(ctx.Done())
-	defer controllerCtx.InformerFactory.Shutdown()
+	if cfg.Informers == nil {
+		defer controllerCtx.InformerFactory.Shutdown()
+	}
 	controllerCtx.ObjectOrMetadataInformerFactory.Start(ctx.Done())
 	close(controllerCtx.InformersStarted)
 	go tokens.Run(ctx, 1)
@@ -201,10 +207,11 @@ type noHealthChecks struct{}
 
 func (noHealthChecks) AddHealthChecker(...healthz.HealthChecker) {}
 
-// controllerContext does what app.CreateControllerContext does, except that the informer
-// factory is named after the tenant: upstream names it "kube-controller-manager", a name
-// client-go lets only one live factory per process hold. release frees the name.
-func controllerContext(ctx context.Context, tenant string, s *kcmconfig.CompletedConfig, builder clientbuilder.ControllerClientBuilder) (app.ControllerContext, func(), error) {
+// controllerContext does what app.CreateControllerContext does, except that the typed
+// informer factory is the API server's own (shared) when given, else one named after the
+// tenant: upstream names it "kube-controller-manager", a name client-go lets only one
+// live factory per process hold. release frees the name.
+func controllerContext(ctx context.Context, tenant string, shared informers.SharedInformerFactory, s *kcmconfig.CompletedConfig, builder clientbuilder.ControllerClientBuilder) (app.ControllerContext, func(), error) {
 	// Managed fields are never read by controllers; dropping them saves memory.
 	trim := func(obj interface{}) (interface{}, error) {
 		if accessor, err := meta.Accessor(obj); err == nil && accessor.GetManagedFields() != nil {
@@ -216,17 +223,21 @@ func controllerContext(ctx context.Context, tenant string, s *kcmconfig.Complete
 	if err != nil {
 		return app.ControllerContext{}, nil, err
 	}
-	informerName, err := cache.NewInformerName("tenant-controllers-" + tenant)
-	if err != nil {
-		return app.ControllerContext{}, nil, err
-	}
-	release := informerName.Release
+	release := func() {}
 	fail := func(err error) (app.ControllerContext, func(), error) {
 		release()
 		return app.ControllerContext{}, nil, err
 	}
-	sharedInformers := informers.NewSharedInformerFactoryWithOptions(versionedClient, app.ResyncPeriod(s)(),
-		informers.WithTransform(trim), informers.WithInformerName(informerName))
+	sharedInformers := shared
+	if sharedInformers == nil {
+		informerName, err := cache.NewInformerName("tenant-controllers-" + tenant)
+		if err != nil {
+			return app.ControllerContext{}, nil, err
+		}
+		release = informerName.Release
+		sharedInformers = informers.NewSharedInformerFactoryWithOptions(versionedClient, app.ResyncPeriod(s)(),
+			informers.WithTransform(trim), informers.WithInformerName(informerName))
+	}
 	metadataConfig, err := builder.Config("metadata-informers")
 	if err != nil {
 		return fail(err)

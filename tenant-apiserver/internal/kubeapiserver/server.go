@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app/options"
@@ -135,9 +136,10 @@ func (cfg *Config) Flags() []string {
 
 // Server is a tenant API server that has been built but may not run yet.
 type Server struct {
-	name     string
-	loopback *rest.Config
-	prepared interface{ Run(context.Context) error }
+	name      string
+	loopback  *rest.Config
+	informers informers.SharedInformerFactory
+	prepared  interface{ Run(context.Context) error }
 }
 
 // optionsMu serialises option completion: it sets process-wide component globals.
@@ -195,6 +197,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	openAPIV3Config := config.KubeAPIs.ControlPlane.Generic.OpenAPIV3Config
+	versionedInformers := config.KubeAPIs.ControlPlane.VersionedInformers
 	done, err := config.Complete()
 	if err != nil {
 		return nil, err
@@ -214,7 +217,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("tenant %s: the aggregator's delegate is %T, not the kube server", cfg.Name, chain.GenericAPIServer.NextDelegate())
 	}
 	installSharedOpenAPIV3(kube, openAPIV3Config)
-	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, prepared: prepared}, nil
+	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, informers: versionedInformers, prepared: prepared}, nil
 }
 
 // StripPathPrefix serves paths under prefix as if the prefix were not there, and answers
@@ -243,6 +246,14 @@ func StripPathPrefix(prefix string, next http.Handler) http.Handler {
 // tenant's in-process controllers.
 func (s *Server) LoopbackConfig() *rest.Config {
 	return rest.CopyConfig(s.loopback)
+}
+
+// Informers is the server's own informer factory over its loopback client (started by
+// the server once it serves; it drops managed fields). The tenant's controllers share it:
+// a resource both the server (RBAC, namespaces, service accounts, quota, admission
+// configuration...) and the controllers watch is then watched and cached once.
+func (s *Server) Informers() informers.SharedInformerFactory {
+	return s.informers
 }
 
 // Run serves until ctx is cancelled and the server has shut down.
