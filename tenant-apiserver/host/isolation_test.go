@@ -46,6 +46,43 @@ func TestFatalInOneTenantLeavesOthersServing(t *testing.T) {
 	}
 }
 
+// TestFatalWhileStartingRetriesTheStart: a klog.Fatal while a tenant starts (upstream's
+// post-start hooks do that when, under load, a check times out) leaves that start without
+// its hook, so it would never turn ready. The starting tenant is told, and when it is not
+// ready within the grace (here none) it starts again; its Add succeeds, and a tenant
+// already running is not touched.
+func TestFatalWhileStartingRetriesTheStart(t *testing.T) {
+	var fatals atomic.Int32
+	whileStarting = func(tenant string) {
+		if tenant == "flaky" && fatals.Add(1) == 1 {
+			klog.Fatalf("injected fatal while tenant %s starts", tenant)
+		}
+	}
+	grace := fatalGrace
+	fatalGrace = 0
+	t.Cleanup(func() { whileStarting, fatalGrace = nil, grace })
+	h := startHost(t, Options{DisableControllers: true, ReadyTimeout: 2 * time.Minute})
+	ctx := t.Context()
+	for _, name := range []string{"steady", "flaky"} {
+		if _, err := h.Add(ctx, TenantSpec{Name: name, UID: "u-" + name}); err != nil {
+			t.Fatalf("add %s: %v", name, err)
+		}
+	}
+	for name, want := range map[string]int{"steady": 0, "flaky": 1} {
+		tenant, ok := h.Tenant(name)
+		if !ok {
+			t.Fatalf("tenant %s is gone", name)
+		}
+		if got := tenant.Status().Restarts; got != want {
+			t.Errorf("tenant %s started %d extra times, want %d", name, got, want)
+		}
+		cfg, _ := h.RESTConfig(name)
+		if _, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err != nil {
+			t.Errorf("tenant %s does not serve: %v", name, err)
+		}
+	}
+}
+
 // TestPanicInOneTenantLeavesOthersServing injects a panic into one tenant's goroutine and
 // a CRD whose conversion webhook goes nowhere: the host recovers, marks the tenant
 // unhealthy, restarts it, and the other tenant keeps serving throughout.

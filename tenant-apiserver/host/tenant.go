@@ -59,6 +59,10 @@ type Tenant struct {
 // becomes ready: the place to inject a fault.
 var afterReady func(tenant string)
 
+// whileStarting, when set by a test, runs in a goroutine of its own while a tenant's
+// server is starting, as upstream's post-start hooks do.
+var whileStarting func(tenant string)
+
 var closeMu sync.Mutex
 
 // closeOnce closes ch unless it is closed already.
@@ -207,12 +211,22 @@ func (t *Tenant) pkiRequest() tenantpki.Request {
 	return tenantpki.Request{Tenant: t.spec.Name, DNSNames: dns, IPs: ips}
 }
 
+// firstStartAttempts bounds how often a tenant's first start is tried when its server was
+// built but did not turn ready (a post-start hook failing under load, say). Errors before
+// that (flags, certificates) are not retried.
+const firstStartAttempts = 3
+
+// errNotReady marks a start whose server was built but did not turn ready.
+var errNotReady = errors.New("not ready")
+
 // supervise runs the tenant's server, restarting it with backoff when it fails, until
-// the tenant is stopped. The first attempt's outcome goes to firstReady.
+// the tenant is stopped. The first start's outcome (after up to firstStartAttempts
+// tries) goes to firstReady.
 func (t *Tenant) supervise(firstReady chan<- error) {
 	defer close(t.done)
 	backoff := time.Second
 	first := true
+	attempts := 0
 	for {
 		err := t.runOnce(func() {
 			if first {
@@ -229,17 +243,25 @@ func (t *Tenant) supervise(firstReady chan<- error) {
 		}
 		t.setHealth(false, err)
 		if first {
-			// A tenant that never came up is not retried: the caller gets the error.
-			firstReady <- err
-			return
+			attempts++
+			if attempts >= firstStartAttempts || !errors.Is(err, errNotReady) {
+				// The caller gets the error (the vc-manager retries).
+				firstReady <- err
+				return
+			}
+			klog.FromContext(t.ctx).Error(err, "tenant API server did not start; trying again", "attempt", attempts, "backoff", backoff)
+		} else {
+			klog.FromContext(t.ctx).Error(err, "tenant API server failed; restarting", "backoff", backoff)
 		}
-		klog.FromContext(t.ctx).Error(err, "tenant API server failed; restarting", "backoff", backoff)
 		t.mu.Lock()
 		t.restarts++
 		t.mu.Unlock()
 		select {
 		case <-time.After(backoff):
 		case <-t.ctx.Done():
+			if first {
+				firstReady <- t.ctx.Err()
+			}
 			return
 		}
 		backoff = min(backoff*2, time.Minute)
@@ -252,6 +274,8 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 	// Building ends when the controllers have started (or, without them, at ready).
 	endBuild := t.h.gc.enter()
 	defer endBuild()
+	fatal, endStarting := startingTenants.begin()
+	defer endStarting()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -300,15 +324,19 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 	})
 	defer wg.Wait()
 
+	if hook := whileStarting; hook != nil {
+		go hook(t.spec.Name)
+	}
 	loopback := srv.LoopbackConfig()
-	if err := waitReady(runCtx, loopback, t.h.opts.ReadyTimeout, errs); err != nil {
+	if err := waitReady(runCtx, loopback, t.h.opts.ReadyTimeout, errs, fatal); err != nil {
 		cancelRun()
-		return fmt.Errorf("tenant %s not ready: %w", t.spec.Name, err)
+		return fmt.Errorf("tenant %s %w: %w", t.spec.Name, errNotReady, err)
 	}
 	if err := waitCRDsServed(runCtx, loopback, t.h.opts.ReadyTimeout); err != nil {
 		cancelRun()
-		return fmt.Errorf("tenant %s not ready: %w", t.spec.Name, err)
+		return fmt.Errorf("tenant %s %w: %w", t.spec.Name, errNotReady, err)
 	}
+	endStarting()
 	t.mu.Lock()
 	t.loopback = loopback
 	t.mu.Unlock()
@@ -367,7 +395,7 @@ func guard[T any](what string, fn func() (T, error)) (v T, err error) {
 
 // waitReady polls /readyz through the loopback client until it answers ok, the server
 // fails or timeout passes.
-func waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration, errs <-chan error) error {
+func waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration, errs <-chan error, fatal <-chan struct{}) error {
 	client, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return err
@@ -375,6 +403,7 @@ func waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration, err
 	deadline := time.Now().Add(timeout)
 	delay := 10 * time.Millisecond
 	var last error
+	fatalSeen := false
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-errs:
@@ -382,6 +411,14 @@ func waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration, err
 				err = errors.New("server stopped before it was ready")
 			}
 			return err
+		case <-fatal:
+			// Some starting (or stopping) tenant's goroutine ended in klog.Fatal; if it was
+			// one of this server's post-start hooks, this start never turns ready. Give it
+			// fatalGrace to prove otherwise instead of the whole timeout.
+			fatal, fatalSeen = nil, true
+			if d := time.Now().Add(fatalGrace); d.Before(deadline) {
+				deadline = d
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(delay):
@@ -400,8 +437,16 @@ func waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration, err
 		}
 		last = fmt.Errorf("/readyz: %s: %s", resp.Status, body)
 	}
+	if fatalSeen {
+		return fmt.Errorf("not ready %s after a goroutine of a starting tenant ended in klog.Fatal (logged above; typically a post-start hook timing out under load): %v", fatalGrace, last)
+	}
 	return fmt.Errorf("not ready after %s: %v", timeout, last)
 }
+
+// fatalGrace is how long a starting tenant may still take to turn ready after a Fatal
+// ended a goroutine of some starting tenant (guardFatal). Post-start hooks of a healthy
+// start finish in seconds.
+var fatalGrace = 30 * time.Second
 
 // waitCRDsServed waits until discovery lists every version of every established CRD: a
 // restarted tenant answers /readyz before its custom resources are discoverable, and
