@@ -176,17 +176,21 @@ func (b *bench) measure(ctx context.Context) error {
 	}
 	total := o.tenants * o.pods
 	logf("P3 baseline: %d pods across %d super namespaces...", total, o.tenants)
+	cpu0 := b.cpu()
 	if r.p3Base, err = b.burstSuper(ctx, "p3-base"); err != nil {
 		return fmt.Errorf("P3 baseline: %w", err)
 	}
+	r.cpuBase = b.cpu().since(cpu0)
 	logf("P3 baseline: %s; deleting its pods...", r.p3Base.Round(time.Millisecond))
 	if err := b.deleteSuperBurst(ctx, "p3-base"); err != nil {
 		return err
 	}
 	logf("P3: %d pods across %d tenants...", total, o.tenants)
+	cpu0 = b.cpu()
 	if r.p3VCP, err = b.burstTenants(ctx, "p3"); err != nil {
 		return fmt.Errorf("P3: %w", err)
 	}
+	r.cpuVCP = b.cpu().since(cpu0)
 	logf("P3: %s", r.p3VCP.Round(time.Millisecond))
 	rssAfter, heapAfter, err := b.syncerMemory()
 	if err != nil {
@@ -227,6 +231,7 @@ type results struct {
 	rssPerPod, heapPerPod                  float64
 	patrol                                 time.Duration
 	restartFromStart, restartFromLease     time.Duration
+	cpuBase, cpuVCP                        cpuUse
 }
 
 func (r results) print(o options) {
@@ -250,6 +255,7 @@ func (r results) print(o options) {
 	fmt.Printf("| P7 patrol pass over %d pods (mean of passes) | %s | | | ≤ 1 s |\n", o.tenants*o.pods, ms(r.patrol))
 	fmt.Printf("| P8 restart: lease held → %d tenants synced, queue drained | %s | from process start: %s (includes waiting out the old lease) | | ≤ 10 s |\n",
 		o.tenants, r.restartFromLease.Round(time.Millisecond), r.restartFromStart.Round(time.Millisecond))
+	r.printCPU()
 }
 
 // watchSuperPods runs the bench's own super-cluster pod watch: first sight of each pod,
