@@ -8,13 +8,17 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
@@ -35,6 +39,7 @@ func TestSyncer(t *testing.T) {
 	ctx := t.Context()
 	iso := tenancyv1alpha1.IsolationSpec{RuntimeClassName: "gvisor", NodePool: tenancyv1alpha1.NodePoolSpec{Name: "dedicated-a"}}
 	tenants := map[string]kubernetes.Interface{}
+	tenantConfigs := map[string]*rest.Config{}
 	for _, name := range []string{"s1", "s2"} {
 		p.create(&tenancyv1alpha1.VirtualCluster{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenancyv1alpha1.VirtualClusterSpec{Isolation: iso}})
 	}
@@ -45,7 +50,7 @@ func TestSyncer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tenants[name], keys[name] = kubernetes.NewForConfigOrDie(cfg), vc.TenantKey()
+		tenants[name], keys[name], tenantConfigs[name] = kubernetes.NewForConfigOrDie(cfg), vc.TenantKey(), cfg
 	}
 
 	deploy := func(tenant kubernetes.Interface, replicas int32) {
@@ -387,6 +392,14 @@ func TestSyncer(t *testing.T) {
 		})
 	})
 
+	t.Run("a pod's projected service-account token is a token of the tenant's account, with the tenant's CA", func(t *testing.T) {
+		tokenSpec(t, p, tenants["s1"], tenantConfigs["s1"], keys["s1"])
+	})
+
+	t.Run("a tenant's NetworkPolicies select only its own namespaces and never replace the VPC policy", func(t *testing.T) {
+		networkPolicySpec(t, p, tenants, keys)
+	})
+
 	t.Run("the tenant sees the RuntimeClass it is forced onto, read-only", func(t *testing.T) {
 		runtimeClasses := tenants["s1"].NodeV1().RuntimeClasses()
 		framework.Eventually(t, 30*time.Second, "RuntimeClass gvisor mirrored into tenant s1", func(ctx context.Context) (bool, error) {
@@ -623,4 +636,303 @@ func scrape(t *testing.T, url string) map[string]float64 {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// tokenSpec: a tenant pod that mounts its service account's token (as every pod does by
+// default) gets a super pod mounting the token Secret the syncer keeps, whose token the
+// tenant API (and not the super API) accepts as that account, next to the tenant's CA;
+// the Secret is restored when deleted or edited by hand, removed when its account or the
+// last pod using it goes, and a token Secret of no account is removed.
+func tokenSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, tenantConfig *rest.Config, key string) {
+	ctx := t.Context()
+	superNS := naming.SuperNamespace(key, "default")
+	superSecrets := p.cluster.SuperClient.CoreV1().Secrets(superNS)
+	regcred := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "regcred"}, Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}
+	if _, err := tenant.CoreV1().Secrets("default").Create(ctx, regcred, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"builder", "runner"} {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}, ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}}}
+		if _, err := tenant.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{ServiceAccountName: name, Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}
+		// The tenant's ServiceAccount admission may not have seen the account yet.
+		framework.Eventually(t, 30*time.Second, "tenant pod "+name+" created", func(ctx context.Context) (bool, error) {
+			_, err := tenant.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+			return err == nil, err
+		})
+	}
+
+	// The super pod mounts the token Secret and the copy of the tenant's CA, and keeps the
+	// image pull secret the tenant's admission took from the account.
+	var superPod *corev1.Pod
+	framework.Eventually(t, time.Minute, "super pod builder", func(ctx context.Context) (bool, error) {
+		var err error
+		superPod, err = p.cluster.SuperClient.CoreV1().Pods(superNS).Get(ctx, "builder", metav1.GetOptions{})
+		return err == nil, err
+	})
+	sources := map[string]bool{}
+	for _, v := range superPod.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, src := range v.Projected.Sources {
+			switch {
+			case src.ServiceAccountToken != nil:
+				t.Errorf("super pod volume %s still projects a super service-account token", v.Name)
+			case src.Secret != nil:
+				sources["secret "+src.Secret.Name] = true
+			case src.ConfigMap != nil:
+				sources["configmap "+src.ConfigMap.Name] = true
+			}
+		}
+	}
+	if !sources["secret vcp-token-builder"] || !sources["configmap vcp-root-ca.crt"] || sources["configmap kube-root-ca.crt"] {
+		t.Errorf("super pod projects %v; want secret vcp-token-builder and configmap vcp-root-ca.crt", sources)
+	}
+	if len(superPod.Spec.ImagePullSecrets) != 1 || superPod.Spec.ImagePullSecrets[0].Name != "regcred" {
+		t.Errorf("super pod image pull secrets %v, want the account's regcred", superPod.Spec.ImagePullSecrets)
+	}
+	if superPod.Spec.ServiceAccountName == "builder" || superPod.Spec.AutomountServiceAccountToken == nil || *superPod.Spec.AutomountServiceAccountToken {
+		t.Errorf("super pod runs as %q with automount %v: it must mount no super token", superPod.Spec.ServiceAccountName, superPod.Spec.AutomountServiceAccountToken)
+	}
+	framework.Eventually(t, 30*time.Second, "super Secret regcred", func(ctx context.Context) (bool, error) {
+		_, err := superSecrets.Get(ctx, "regcred", metav1.GetOptions{})
+		return err == nil, err
+	})
+
+	// whoAmI returns who the tenant API and the super API take the token for.
+	whoAmI := func(ctx context.Context, cfg *rest.Config, token string) (string, error) {
+		anon := rest.AnonymousClientConfig(cfg)
+		anon.BearerToken = token
+		review, err := kubernetes.NewForConfigOrDie(anon).AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+		if err != nil {
+			return "", err
+		}
+		return review.Status.UserInfo.Username, nil
+	}
+	// validToken waits for the token Secret of account sa to hold a token the tenant API
+	// accepts as sa (other than not), and returns it.
+	validToken := func(sa, not string) string {
+		t.Helper()
+		var token string
+		framework.Eventually(t, 30*time.Second, "super Secret vcp-token-"+sa+" with a token the tenant API accepts as "+sa, func(ctx context.Context) (bool, error) {
+			secret, err := superSecrets.Get(ctx, "vcp-token-"+sa, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			token = string(secret.Data["token"])
+			if token == "" || token == not || string(secret.Data["namespace"]) != "default" || !naming.Owns(key, secret) {
+				return false, fmt.Errorf("namespace %q, labels %v, token empty or unchanged", secret.Data["namespace"], secret.Labels)
+			}
+			user, err := whoAmI(ctx, tenantConfig, token)
+			if err != nil {
+				return false, err
+			}
+			return user == "system:serviceaccount:default:"+sa, fmt.Errorf("the tenant API takes the token for %q", user)
+		})
+		return token
+	}
+	token := validToken("builder", "")
+	if user, err := whoAmI(ctx, p.cluster.Config, token); !apierrors.IsUnauthorized(err) {
+		t.Errorf("the super API answered the tenant token with %q, %v; want Unauthorized", user, err)
+	}
+
+	// The CA the pod mounts is the tenant API's, not the super cluster's.
+	tenantCA, err := tenant.CoreV1().ConfigMaps("default").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 30*time.Second, "super ConfigMap vcp-root-ca.crt with the tenant's CA", func(ctx context.Context) (bool, error) {
+		copied, err := p.cluster.SuperClient.CoreV1().ConfigMaps(superNS).Get(ctx, "vcp-root-ca.crt", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return copied.Data["ca.crt"] != "" && copied.Data["ca.crt"] == tenantCA.Data["ca.crt"], fmt.Errorf("ca.crt differs from the tenant's")
+	})
+	superCA, err := p.cluster.SuperClient.CoreV1().ConfigMaps(superNS).Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if superCA.Data["ca.crt"] == tenantCA.Data["ca.crt"] || superCA.Labels[naming.LabelTenant] != "" {
+		t.Error("the super cluster's own kube-root-ca.crt was overwritten by the tenant's")
+	}
+
+	// Edited by hand, then deleted by hand: a valid token is back each time.
+	tampered, err := superSecrets.Get(ctx, "vcp-token-builder", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered.Data["token"] = []byte("tampered")
+	if _, err := superSecrets.Update(ctx, tampered, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	token = validToken("builder", "tampered")
+	if err := superSecrets.Delete(ctx, "vcp-token-builder", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	token = validToken("builder", token)
+	// Made immutable by hand (which no update can undo): replaced.
+	frozen, err := superSecrets.Get(ctx, "vcp-token-builder", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozen.Immutable = ptr.To(true)
+	if _, err := superSecrets.Update(ctx, frozen, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	validToken("builder", token)
+
+	// A token Secret of an account that does not exist is removed.
+	ghost := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vcp-token-ghost", Labels: map[string]string{"tenancy.vcp.dev/service-account-token": "true"}}, Data: map[string][]byte{"token": []byte("x")}}
+	naming.Stamp(ghost, naming.Identity{Tenant: key, Namespace: "default", Name: "ghost", UID: "none"})
+	if _, err := superSecrets.Create(ctx, ghost, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone := func(name, why string) {
+		t.Helper()
+		framework.Eventually(t, 30*time.Second, "super Secret "+name+" removed: "+why, func(ctx context.Context) (bool, error) {
+			_, err := superSecrets.Get(ctx, name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), err
+		})
+	}
+	gone("vcp-token-ghost", "no such account")
+
+	// The account goes: its token Secret goes (the pod stays). The last pod of an account
+	// goes: its token Secret goes.
+	validToken("runner", "")
+	if err := tenant.CoreV1().ServiceAccounts("default").Delete(ctx, "builder", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone("vcp-token-builder", "its account was deleted")
+	if err := tenant.CoreV1().Pods("default").Delete(ctx, "runner", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone("vcp-token-runner", "no pod mounts it")
+	if err := tenant.CoreV1().Pods("default").Delete(ctx, "builder", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, time.Minute, "pods builder and runner gone from the tenant and the super cluster", func(ctx context.Context) (bool, error) {
+		for _, name := range []string{"builder", "runner"} {
+			if _, err := tenant.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				return false, fmt.Errorf("tenant pod %s: %v", name, err)
+			}
+			if _, err := p.cluster.SuperClient.CoreV1().Pods(superNS).Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				return false, fmt.Errorf("super pod %s: %v", name, err)
+			}
+		}
+		return true, nil
+	})
+}
+
+// networkPolicySpec: a tenant NetworkPolicy is copied down renamed, so that one named
+// vcp-vpc leaves the platform's VPC policy alone, with its namespace selectors translated
+// to the tenant namespaces' mirrored labels and ANDed with the tenant's own: evaluated on
+// the live super namespaces, it selects s1's namespace labelled team=blue and not s2's of
+// the same name and labels. Hand edits are undone; deleting it in the tenant deletes it.
+func networkPolicySpec(t *testing.T, p *provisioning, tenants map[string]kubernetes.Interface, keys map[string]string) {
+	ctx := t.Context()
+	superNamespaces := p.cluster.SuperClient.CoreV1().Namespaces()
+	// Tenant namespace labels are mirrored onto super namespaces under these keys.
+	mirrored, mirroredName := "ns.tenancy.vcp.dev/team", "kubernetes.io.ns.tenancy.vcp.dev/metadata.name"
+	for _, tenant := range []string{"s1", "s2"} {
+		patch := []byte(`{"metadata":{"labels":{"team":"blue"}}}`)
+		if _, err := tenants[tenant].CoreV1().Namespaces().Patch(ctx, "default", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "tenant "+tenant+"'s namespace labels mirrored onto its super namespace", func(ctx context.Context) (bool, error) {
+			ns, err := superNamespaces.Get(ctx, naming.SuperNamespace(keys[tenant], "default"), metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			return ns.Labels[mirrored] == "blue" && ns.Labels[mirroredName] == "default", fmt.Errorf("labels %v", ns.Labels)
+		})
+	}
+	superNS := naming.SuperNamespace(keys["s1"], "default")
+	netpols := p.cluster.SuperClient.NetworkingV1().NetworkPolicies(superNS)
+	vpcBefore, err := netpols.Get(ctx, "vcp-vpc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	np := &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "vcp-vpc"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{
+				{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "blue"}}},
+				{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"role": "fe"}}},
+				{IPBlock: &networkingv1.IPBlock{CIDR: "192.0.2.0/24"}},
+			}}},
+		},
+	}
+	if _, err := tenants["s1"].NetworkingV1().NetworkPolicies("default").Create(ctx, np, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	superName := naming.SuperNetworkPolicyName("vcp-vpc")
+	// translated waits for the super copy to be the translation of np.
+	translated := func(why string) *networkingv1.NetworkPolicy {
+		t.Helper()
+		var got *networkingv1.NetworkPolicy
+		framework.Eventually(t, 30*time.Second, "super NetworkPolicy "+superName+" translated ("+why+")", func(ctx context.Context) (bool, error) {
+			var err error
+			if got, err = netpols.Get(ctx, superName, metav1.GetOptions{}); err != nil {
+				return false, err
+			}
+			if len(got.Spec.Ingress) != 1 || len(got.Spec.Ingress[0].From) != 3 {
+				return false, fmt.Errorf("ingress %+v", got.Spec.Ingress)
+			}
+			from := got.Spec.Ingress[0].From
+			sel := from[0].NamespaceSelector
+			ok := sel != nil && sel.MatchLabels[naming.LabelTenant] == keys["s1"] && sel.MatchLabels[mirrored] == "blue" &&
+				from[1].NamespaceSelector == nil && from[1].PodSelector.MatchLabels["role"] == "fe" &&
+				from[2].IPBlock != nil && from[2].IPBlock.CIDR == "192.0.2.0/24" && got.Spec.PodSelector.MatchLabels["app"] == "web"
+			return ok, fmt.Errorf("ingress %+v", from)
+		})
+		return got
+	}
+	got := translated("created")
+	selector, err := metav1.LabelSelectorAsSelector(got.Spec.Ingress[0].From[0].NamespaceSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tenant, want := range map[string]bool{"s1": true, "s2": false} {
+		ns, err := superNamespaces.Get(ctx, naming.SuperNamespace(keys[tenant], "default"), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if matched := selector.Matches(labels.Set(ns.Labels)); matched != want {
+			t.Errorf("s1's team=blue selector on %s's super namespace (tenant labels team=blue too): matched %v, want %v", tenant, matched, want)
+		}
+	}
+	vpcAfter, err := netpols.Get(ctx, "vcp-vpc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vpcAfter.UID != vpcBefore.UID || !apiequality.Semantic.DeepEqual(vpcAfter.Spec, vpcBefore.Spec) {
+		t.Error("a tenant policy named vcp-vpc changed the platform's VPC policy")
+	}
+
+	// Edited by hand: undone. Deleted by hand: back.
+	got.Spec.Ingress[0].From[0].NamespaceSelector = &metav1.LabelSelector{}
+	if _, err := netpols.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	translated("edited by hand")
+	if err := netpols.Delete(ctx, superName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	translated("deleted by hand")
+
+	if err := tenants["s1"].NetworkingV1().NetworkPolicies("default").Delete(ctx, "vcp-vpc", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 30*time.Second, "super NetworkPolicy "+superName+" gone after the tenant's", func(ctx context.Context) (bool, error) {
+		_, err := netpols.Get(ctx, superName, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), err
+	})
+	if _, err := netpols.Get(ctx, "vcp-vpc", metav1.GetOptions{}); err != nil {
+		t.Errorf("the platform's VPC policy: %v", err)
+	}
 }

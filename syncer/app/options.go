@@ -25,6 +25,7 @@ type Options struct {
 	PlatformNamespace string
 	TenantQPS         float64
 	TenantBurst       int
+	TokenLifetime     time.Duration
 }
 
 // NewCommand returns the syncer command.
@@ -34,8 +35,9 @@ func NewCommand() *cobra.Command {
 		Use:   "syncer",
 		Short: "Sync every running vcp tenant's workloads onto the super cluster",
 		Long: "syncer watches the running VirtualClusters of the super cluster, syncs each tenant's namespaces,\n" +
-			"pods, ConfigMaps and Secrets down into the super cluster with the tenant's isolation applied, and\n" +
-			"writes the pods' nodes and status back into the tenant. Tenants are served fairly, by weight.",
+			"pods, ConfigMaps, Secrets, Services, NetworkPolicies and more down into the super cluster with the\n" +
+			"tenant's isolation applied, keeps the tenant service-account tokens its pods mount, and writes the\n" +
+			"pods' nodes and status back into the tenant. Tenants are served fairly, by weight.",
 		SilenceUsage: true,
 		Args:         cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -50,6 +52,7 @@ func NewCommand() *cobra.Command {
 	cmd.Flags().Float64Var(&o.TenantQPS, "tenant-qps", 200, "objects of one tenant synced per second at most (each sync writes at most a couple of super objects)")
 	cmd.Flags().IntVar(&o.TenantBurst, "tenant-burst", 400, "syncs one tenant may make at once above --tenant-qps")
 	cmd.Flags().StringVar(&o.PlatformNamespace, "platform-namespace", "vcp-system", "namespace the platform runs in: tenants' VPC network policies let traffic to and from it (the tenant API servers) through")
+	cmd.Flags().DurationVar(&o.TokenLifetime, "token-lifetime", time.Hour, "lifetime of the tenant service-account tokens minted for tenant pods (renewed at 80% of it)")
 	cmd.Flags().DurationVar(&o.PatrolInterval, "patrol-interval", time.Minute, "how often super namespaces of tenants that no longer exist are looked for and removed")
 	return cmd
 }
@@ -69,6 +72,9 @@ func (o *Options) Validate() error {
 	if o.TenantBurst < 1 {
 		errs = append(errs, fmt.Errorf("--tenant-burst must be at least 1, got %d", o.TenantBurst))
 	}
+	if o.TokenLifetime < 10*time.Minute || o.TokenLifetime%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("--token-lifetime must be whole seconds and at least 10m (the TokenRequest API's minimum), got %s", o.TokenLifetime))
+	}
 	if o.PatrolInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--patrol-interval must be at least 1s, got %s", o.PatrolInterval))
 	}
@@ -86,7 +92,7 @@ func (o *Options) Run() error {
 		return err
 	}
 	s := controller.New(superClient, o.Workers)
-	s.PlatformNamespace, s.TenantQPS, s.TenantBurst = o.PlatformNamespace, o.TenantQPS, o.TenantBurst
+	s.PlatformNamespace, s.TenantQPS, s.TenantBurst, s.TokenLifetime = o.PlatformNamespace, o.TenantQPS, o.TenantBurst, o.TokenLifetime
 	if err := mgr.Add(s); err != nil {
 		return err
 	}

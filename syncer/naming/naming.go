@@ -51,6 +51,29 @@ func SuperNamespace(tenantKey, ns string) string {
 	return strings.TrimRight(name[:readableLen], "-") + "-" + hex.EncodeToString(sum[:])[:hashLen]
 }
 
+// superPolicyPrefix starts the super name of every tenant NetworkPolicy.
+const superPolicyPrefix = "tenant-"
+
+// SuperNetworkPolicyName is the super-cluster name of tenant NetworkPolicy name. Objects
+// that pods refer to by name (Secrets, ConfigMaps, claims) keep their names; nothing
+// refers to a NetworkPolicy, so it is renamed: the platform puts policies of its own into
+// the same super namespaces (all named "vcp-…", such as the VPC policy "vcp-vpc"), and a
+// tenant policy of the same name must never replace them. Tenant policies are "tenant-…",
+// hash-truncated to the 253 characters an object name may have.
+func SuperNetworkPolicyName(name string) string {
+	return hashTruncate(superPolicyPrefix+name, name, 253)
+}
+
+// hashTruncate returns full when it fits in max characters, else its beginning and "-"
+// and 12 hex digits of a hash of key.
+func hashTruncate(full, key string, max int) string {
+	if len(full) <= max {
+		return full
+	}
+	sum := sha256.Sum256([]byte(key))
+	return strings.TrimRight(full[:max-1-hashLen], "-.") + "-" + hex.EncodeToString(sum[:])[:hashLen]
+}
+
 // Identity is which tenant object a super object stands for.
 type Identity struct {
 	// Tenant is the tenant key.

@@ -125,3 +125,37 @@ func TestNoCollisions(t *testing.T) {
 		seen[super] = pair
 	}
 }
+
+// FuzzSuperNetworkPolicyName checks that a tenant NetworkPolicy's super name is a valid
+// object name that never clashes with the platform's own policies ("vcp-…") and that two
+// tenant names never share one.
+func FuzzSuperNetworkPolicyName(f *testing.F) {
+	f.Add("vcp-vpc", "allow-web")
+	f.Add(strings.Repeat("a", 253), strings.Repeat("a", 252)+"b")
+	subdomain := regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if len(a) > 253 || !subdomain.MatchString(a) || len(b) > 253 || !subdomain.MatchString(b) {
+			return
+		}
+		got := SuperNetworkPolicyName(a)
+		if len(got) > 253 || !subdomain.MatchString(got) {
+			t.Fatalf("SuperNetworkPolicyName(%q) = %q: not a DNS subdomain of at most 253 characters", a, got)
+		}
+		if strings.HasPrefix(got, "vcp-") {
+			t.Fatalf("SuperNetworkPolicyName(%q) = %q: clashes with the platform's names", a, got)
+		}
+		if a != b && got == SuperNetworkPolicyName(b) {
+			t.Fatalf("%q and %q share the super name %q", a, b, got)
+		}
+	})
+}
+
+func TestSuperNetworkPolicyName(t *testing.T) {
+	if got := SuperNetworkPolicyName("vcp-vpc"); got != "tenant-vcp-vpc" {
+		t.Errorf("SuperNetworkPolicyName(vcp-vpc) = %q, want tenant-vcp-vpc", got)
+	}
+	long := strings.Repeat("a", 253)
+	if a, b := SuperNetworkPolicyName(long), SuperNetworkPolicyName(long[:252]+"b"); len(a) != 253 || a == b {
+		t.Errorf("long names: %q (%d characters) and %q", a, len(a), b)
+	}
+}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -13,7 +14,8 @@ import (
 )
 
 // rootCAConfigMap is published in every namespace by each cluster's own root CA
-// publisher; the tenant's is not synced over the super cluster's.
+// publisher. The tenant's is copied down as translate.RootCAConfigMap (super pods'
+// references to it are rewritten), never over the super cluster's.
 const rootCAConfigMap = "kube-root-ca.crt"
 
 // syncConfigMap copies a tenant ConfigMap down.
@@ -23,9 +25,12 @@ func (s *Syncer) syncConfigMap(ctx context.Context, sess *session, ns, name stri
 		tenantGet: func(ns, name string) (*corev1.ConfigMap, error) { return sess.configMaps.ConfigMaps(ns).Get(name) },
 		superGet:  func(ns, name string) (*corev1.ConfigMap, error) { return s.superConfigMaps.ConfigMaps(ns).Get(name) },
 		writer:    func(ns string) superWriter[*corev1.ConfigMap] { return s.superClient.CoreV1().ConfigMaps(ns) },
-		skip:      func(cm *corev1.ConfigMap) bool { return cm.Name == rootCAConfigMap },
+		reserved:  func(name string) bool { return name == translate.RootCAConfigMap },
+		superName: translate.SuperConfigMapName,
 		want: func(cm *corev1.ConfigMap) *corev1.ConfigMap {
-			return &corev1.ConfigMap{ObjectMeta: translate.SuperMeta(sess.key, &cm.ObjectMeta), Data: cm.Data, BinaryData: cm.BinaryData, Immutable: cm.Immutable}
+			meta := translate.SuperMeta(sess.key, &cm.ObjectMeta)
+			meta.Name = translate.SuperConfigMapName(cm.Name)
+			return &corev1.ConfigMap{ObjectMeta: meta, Data: cm.Data, BinaryData: cm.BinaryData, Immutable: cm.Immutable}
 		},
 		replace: func(superCM, want *corev1.ConfigMap) bool {
 			return isTrue(superCM.Immutable) && !sameConfigMapData(superCM, want)
@@ -44,7 +49,8 @@ func sameConfigMapData(a, b *corev1.ConfigMap) bool {
 }
 
 // syncSecret copies a tenant Secret down. Service-account token Secrets are the tenant's
-// own credentials for its API and are not copied.
+// own credentials for its API and are not copied (pods get tokens from the Secrets
+// syncServiceAccountToken keeps, whose names are reserved).
 func (s *Syncer) syncSecret(ctx context.Context, sess *session, ns, name string) error {
 	return syncCopy(ctx, s, sess, copied[*corev1.Secret]{
 		kind:      "Secret",
@@ -52,6 +58,7 @@ func (s *Syncer) syncSecret(ctx context.Context, sess *session, ns, name string)
 		superGet:  func(ns, name string) (*corev1.Secret, error) { return s.superSecrets.Secrets(ns).Get(name) },
 		writer:    func(ns string) superWriter[*corev1.Secret] { return s.superClient.CoreV1().Secrets(ns) },
 		skip:      func(secret *corev1.Secret) bool { return secret.Type == corev1.SecretTypeServiceAccountToken },
+		reserved:  func(name string) bool { return strings.HasPrefix(name, translate.TokenSecretPrefix) },
 		want: func(secret *corev1.Secret) *corev1.Secret {
 			return &corev1.Secret{ObjectMeta: translate.SuperMeta(sess.key, &secret.ObjectMeta), Type: secret.Type, Data: secret.Data, Immutable: secret.Immutable}
 		},

@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vcp-dev/vcp/syncer/internal/translate"
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
@@ -28,6 +29,12 @@ type copied[P metav1.Object] struct {
 	writer    func(superNS string) superWriter[P]
 	// skip reports tenant objects that are not copied (a tenant's own credentials).
 	skip func(tenantObj P) bool
+	// reserved reports names the platform uses for objects of its own in super
+	// namespaces: a tenant object of such a name is not copied, and its key never touches
+	// the platform's object.
+	reserved func(name string) bool
+	// superName is the super copy's name (nil: the tenant object's).
+	superName func(name string) string
 	// want is the super copy of tenantObj.
 	want func(tenantObj P) P
 	// replace reports a super copy that only deleting and creating again can make match
@@ -41,6 +48,9 @@ type copied[P metav1.Object] struct {
 
 // syncCopy makes the super copy of tenant object ns/name match it.
 func syncCopy[P metav1.Object](ctx context.Context, s *Syncer, sess *session, c copied[P], ns, name string) error {
+	if c.reserved != nil && c.reserved(name) {
+		return nil
+	}
 	tenantObj, err := c.tenantGet(ns, name)
 	tenantFound := err == nil
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -49,19 +59,25 @@ func syncCopy[P metav1.Object](ctx context.Context, s *Syncer, sess *session, c 
 	if tenantFound && c.skip != nil && c.skip(tenantObj) {
 		return nil
 	}
-	superNS := naming.SuperNamespace(sess.key, ns)
-	superObj, err := c.superGet(superNS, name)
+	superNS, superName := naming.SuperNamespace(sess.key, ns), name
+	if c.superName != nil {
+		superName = c.superName(name)
+	}
+	superObj, err := c.superGet(superNS, superName)
 	superFound := err == nil
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	if superFound && !naming.Owns(sess.key, superObj) {
-		return fmt.Errorf("super %s %s/%s belongs to another tenant: refusing to touch it", c.kind, superNS, name)
+		return fmt.Errorf("super %s %s/%s belongs to another tenant: refusing to touch it", c.kind, superNS, superName)
+	}
+	if superFound && (superObj.GetLabels()[translate.LabelIsolation] != "" || superObj.GetLabels()[translate.LabelServiceAccountToken] != "") {
+		return fmt.Errorf("super %s %s/%s is the platform's: refusing to touch it", c.kind, superNS, superName)
 	}
 	writer := c.writer(superNS)
 	deleteSuper := func() error {
 		uid := superObj.GetUID()
-		return ignoreGone(writer.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}))
+		return ignoreGone(writer.Delete(ctx, superName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}))
 	}
 	if !tenantFound || tenantObj.GetDeletionTimestamp() != nil {
 		if !superFound {
@@ -83,7 +99,7 @@ func syncCopy[P metav1.Object](ctx context.Context, s *Syncer, sess *session, c 
 		if err := deleteSuper(); err != nil {
 			return err
 		}
-		return fmt.Errorf("replaced super %s %s/%s", c.kind, superNS, name)
+		return fmt.Errorf("replaced super %s %s/%s", c.kind, superNS, superName)
 	case !sameMeta(superObj, want) || !c.same(superObj, want):
 		updated := c.update(superObj, want)
 		updated.SetLabels(want.GetLabels())

@@ -19,16 +19,22 @@ import (
 )
 
 // superNamespaceLabels returns the labels a tenant's super namespace should have, given
-// the ones it has: its identity, and the isolation labels of translate.NamespaceLabels
-// (stale reach labels removed). Labels others set are kept.
-func superNamespaceLabels(have map[string]string, id naming.Identity, iso translate.Isolation) map[string]string {
+// the ones it has: its identity, the isolation labels of translate.NamespaceLabels
+// (stale reach labels removed) and, when tenantNS is known, the tenant namespace's labels
+// mirrored for the tenant's network policies (translate.MirroredNamespaceLabels). Labels
+// others set are kept.
+func superNamespaceLabels(have map[string]string, id naming.Identity, iso translate.Isolation, tenantNS *corev1.Namespace) map[string]string {
 	out := maps.Clone(have)
 	if out == nil {
 		out = map[string]string{}
 	}
 	maps.DeleteFunc(out, func(k, _ string) bool {
-		return strings.HasPrefix(k, translate.ReachLabelPrefix+"/") || k == "pod-security.kubernetes.io/enforce"
+		return strings.HasPrefix(k, translate.ReachLabelPrefix+"/") || k == "pod-security.kubernetes.io/enforce" ||
+			(tenantNS != nil && translate.IsMirroredNamespaceLabel(k))
 	})
+	if tenantNS != nil {
+		maps.Copy(out, translate.MirroredNamespaceLabels(tenantNS.Labels))
+	}
 	maps.Copy(out, translate.NamespaceLabels(iso))
 	ns := &metav1.ObjectMeta{Labels: out}
 	naming.Stamp(ns, id)
@@ -41,7 +47,11 @@ func superNamespaceLabels(have map[string]string, id naming.Identity, iso transl
 func (s *Syncer) ensureNamespaceIsolation(ctx context.Context, sess *session, superNS *corev1.Namespace) error {
 	iso := sess.currentIsolation()
 	id, _ := naming.IdentityOf(superNS)
-	if labels := superNamespaceLabels(superNS.Labels, id, iso); !maps.Equal(labels, superNS.Labels) {
+	tenantNS, err := sess.nss.Get(id.Name)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if labels := superNamespaceLabels(superNS.Labels, id, iso, tenantNS); !maps.Equal(labels, superNS.Labels) {
 		updated := superNS.DeepCopy()
 		updated.Labels = labels
 		if _, err := s.superClient.CoreV1().Namespaces().Update(ctx, updated, metav1.UpdateOptions{}); err != nil {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/syncer/internal/translate"
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
@@ -38,9 +40,11 @@ func init() { ctrlmetrics.Registry.MustRegister(orphansRemoved, patrolMismatches
 // Patroller is the syncer's safety net behind its event handlers. Every interval it
 // deletes the super namespaces (and so everything in them) labelled with a tenant key no
 // VirtualCluster has, and compares every running tenant's cached pods, ConfigMaps,
-// Secrets and Services with the super cluster's: a super object missing, one whose
-// tenant object is gone or has another UID (an orphan), or a pod whose phase or node
-// differs, is counted and queued, and the usual sync repairs it.
+// Secrets, Services, NetworkPolicies and service-account token Secrets with the super
+// cluster's: a super object missing, one whose tenant object is gone or has another UID
+// (an orphan; for a token Secret also one no pod mounts any more), a pod whose phase or
+// node differs, or a token due for renewal or edited by hand (stale), is counted and
+// queued, and the usual sync repairs it.
 type Patroller struct {
 	// VirtualClusters lists every VirtualCluster, in any phase (the manager's cache).
 	VirtualClusters client.Reader
@@ -103,6 +107,8 @@ type patrolled struct {
 	uid   string
 	phase corev1.PodPhase
 	node  string
+	// stale marks a token Secret to renew (due, or not holding a valid token).
+	stale bool
 }
 
 // Patrol compares every synced tenant's caches with the super cluster's once and queues
@@ -142,7 +148,24 @@ func (s *Syncer) Patrol() int {
 		group(KindConfigMap, asObjects(cms), none)
 	}
 	if secrets, err := s.superSecrets.List(labels.Everything()); err == nil {
-		group(KindSecret, asObjects(secrets), none)
+		// Token Secrets stand for service accounts, the others for tenant Secrets.
+		var copies, tokens []*corev1.Secret
+		for _, secret := range secrets {
+			if secret.Labels[translate.LabelServiceAccountToken] == "true" {
+				tokens = append(tokens, secret)
+			} else {
+				copies = append(copies, secret)
+			}
+		}
+		group(KindSecret, asObjects(copies), none)
+		now := time.Now()
+		group(KindServiceAccount, asObjects(tokens), func(i int) patrolled {
+			refreshAt, ok := translate.TokenRefreshAt(tokens[i], tokens[i].Labels[naming.LabelNamespace])
+			return patrolled{stale: !ok || !now.Before(refreshAt)}
+		})
+	}
+	if policies, err := s.superNetworkPolicies.List(labels.Everything()); err == nil {
+		group(KindNetworkPolicy, asObjects(policies), none) // the platform's have no identity
 	}
 	if svcs, err := s.superServices.List(labels.Everything()); err == nil {
 		group(KindService, asObjects(svcs), none)
@@ -189,6 +212,8 @@ func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[K
 				report(key, "missing")
 			case got.uid != string(o.GetUID()):
 				report(key, "orphan")
+			case detail != nil && detail(i) != got && got.stale:
+				report(key, "stale")
 			case detail != nil && detail(i) != got:
 				report(key, "status")
 			}
@@ -206,10 +231,19 @@ func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[K
 		}, all)
 	}
 	if cms, err := sess.configMaps.List(labels.Everything()); err == nil {
-		compare(KindConfigMap, asObjects(cms), nil, func(i int) bool { return cms[i].Name != rootCAConfigMap })
+		compare(KindConfigMap, asObjects(cms), nil, func(i int) bool { return cms[i].Name != translate.RootCAConfigMap })
 	}
 	if secrets, err := sess.secrets.List(labels.Everything()); err == nil {
-		compare(KindSecret, asObjects(secrets), nil, func(i int) bool { return secrets[i].Type != corev1.SecretTypeServiceAccountToken })
+		compare(KindSecret, asObjects(secrets), nil, func(i int) bool {
+			return secrets[i].Type != corev1.SecretTypeServiceAccountToken && !strings.HasPrefix(secrets[i].Name, translate.TokenSecretPrefix)
+		})
+	}
+	if accounts, err := sess.accounts.List(labels.Everything()); err == nil {
+		compare(KindServiceAccount, asObjects(accounts), func(i int) patrolled { return patrolled{uid: string(accounts[i].UID)} },
+			func(i int) bool { return sess.tokenInUse(accounts[i].Namespace, accounts[i].Name) })
+	}
+	if policies, err := sess.netpols.List(labels.Everything()); err == nil {
+		compare(KindNetworkPolicy, asObjects(policies), nil, all)
 	}
 	if svcs, err := sess.services.List(labels.Everything()); err == nil {
 		compare(KindService, asObjects(svcs), nil, func(i int) bool {

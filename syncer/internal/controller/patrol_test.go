@@ -1,19 +1,30 @@
 package controller
 
 import (
+	"encoding/base64"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/vcp-dev/vcp/syncer/internal/fairqueue"
 	"github.com/vcp-dev/vcp/syncer/internal/translate"
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
+
+// jwt returns a token shaped like a tenant API's, with the given claims.
+func jwt(claims string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + ".c2ln"
+}
 
 func indexer(objs ...any) cache.Indexer {
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
@@ -43,26 +54,73 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 	staleSuper := superPod(stale, corev1.PodRunning)
 	replacedSuper := superPod(tenantPod("replaced", "u-old", corev1.PodPending, ""), corev1.PodPending)
 	otherTenant := translate.SuperPod("other-999999", gone, translate.Isolation{})
+	superPodIndex := indexer(superPod(inSync, corev1.PodRunning), staleSuper, replacedSuper, superPod(gone, corev1.PodRunning), otherTenant)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "cfg", UID: "c1"}}
 	rootCA := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: rootCAConfigMap, UID: "c2"}}
+	rootCACopy := &corev1.ConfigMap{ObjectMeta: translate.SuperMeta(key, &rootCA.ObjectMeta)}
+	rootCACopy.Name = translate.RootCAConfigMap
+	// The platform's name: never copied, so never missing.
+	reservedCM := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: translate.RootCAConfigMap, UID: "c3"}}
+
+	// Service accounts: builder's pod needs a token Secret that is missing; runner's is due
+	// for renewal; ci's is valid; idle has no pod (and no Secret); gone's Secret outlived it.
+	account := func(name, uid string) *corev1.ServiceAccount {
+		return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name, UID: types.UID(uid)}}
+	}
+	builder, runner, ci, idle := account("builder", "sa1"), account("runner", "sa2"), account("ci", "sa3"), account("idle", "sa4")
+	tokenPod := func(name, sa string) *corev1.Pod {
+		p := tenantPod(name, "tp-"+name, corev1.PodRunning, "n1")
+		p.Spec.ServiceAccountName = sa
+		p.Spec.Volumes = []corev1.Volume{{Name: "kube-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}},
+		}}}}}
+		return p
+	}
+	builderPod, runnerPod, ciPod := tokenPod("b", "builder"), tokenPod("r", "runner"), tokenPod("c", "ci")
+	now := time.Now().Unix()
+	dueToken := translate.TokenSecret(key, runner, jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now-3000, now+600)))
+	validToken := translate.TokenSecret(key, ci, jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now, now+3600)))
+	orphanToken := translate.TokenSecret(key, account("gone", "sa5"), jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now, now+3600)))
+
+	// Network policies: allow's copy is missing, old's tenant policy is gone; the
+	// platform's VPC policy stands for no tenant object.
+	allow := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "allow", UID: "np1"}}
+	oldCopy := translate.SuperNetworkPolicy(key, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "old", UID: "np2"}}, translate.Isolation{})
+	vpc := translate.VPCPolicy(key, naming.SuperNamespace(key, "app"), "vcp-system", translate.Isolation{})
 
 	s := &Syncer{
-		queue:           fairqueue.New[Key](),
-		superPods:       corelisters.NewPodLister(indexer(superPod(inSync, corev1.PodRunning), staleSuper, replacedSuper, superPod(gone, corev1.PodRunning), otherTenant)),
-		superConfigMaps: corelisters.NewConfigMapLister(indexer()),
-		superSecrets:    corelisters.NewSecretLister(indexer()),
-		superServices:   corelisters.NewServiceLister(indexer()),
-		sessions:        map[string]*session{},
+		queue:                fairqueue.New[Key](),
+		superPods:            corelisters.NewPodLister(superPodIndex),
+		superConfigMaps:      corelisters.NewConfigMapLister(indexer(rootCACopy)),
+		superSecrets:         corelisters.NewSecretLister(indexer(dueToken, validToken, orphanToken)),
+		superServices:        corelisters.NewServiceLister(indexer()),
+		superNetworkPolicies: networkinglisters.NewNetworkPolicyLister(indexer(oldCopy, vpc)),
+		sessions:             map[string]*session{},
+	}
+	tenantPods := indexer(inSync, missing, stale, replaced, builderPod, runnerPod, ciPod)
+	if err := tenantPods.AddIndexers(cache.Indexers{tokenAccountIndex: podsByTokenAccount}); err != nil {
+		t.Fatal(err)
 	}
 	s.sessions[key] = &session{
 		key: key, synced: func() bool { return true },
-		pods:       corelisters.NewPodLister(indexer(inSync, missing, stale, replaced)),
-		configMaps: corelisters.NewConfigMapLister(indexer(cm, rootCA)),
+		pods:       corelisters.NewPodLister(tenantPods),
+		tokenPods:  tenantPods,
+		configMaps: corelisters.NewConfigMapLister(indexer(cm, rootCA, reservedCM)),
 		secrets:    corelisters.NewSecretLister(indexer()),
 		services:   corelisters.NewServiceLister(indexer()),
+		accounts:   corelisters.NewServiceAccountLister(indexer(builder, runner, ci, idle)),
+		netpols:    networkinglisters.NewNetworkPolicyLister(indexer(allow)),
 	}
-	if n := s.Patrol(); n != 5 {
-		t.Errorf("Patrol queued %d repairs, want 5", n)
+	for _, p := range []*corev1.Pod{builderPod, runnerPod, ciPod} {
+		sp := superPod(p, corev1.PodRunning)
+		if err := superPodIndex.Add(sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"ConfigMap app/cfg", "NetworkPolicy app/allow", "NetworkPolicy app/old", "Pod app/gone", "Pod app/missing", "Pod app/replaced", "Pod app/stale",
+		"ServiceAccount app/builder", "ServiceAccount app/gone", "ServiceAccount app/runner"}
+	if n := s.Patrol(); n != len(want) {
+		t.Errorf("Patrol queued %d repairs, want %d", n, len(want))
 	}
 	var got []string
 	for s.queue.Len(key) > 0 {
@@ -72,7 +130,6 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 		}
 	}
 	slices.Sort(got)
-	want := []string{"ConfigMap app/cfg", "Pod app/gone", "Pod app/missing", "Pod app/replaced", "Pod app/stale"}
 	if !slices.Equal(got, want) {
 		t.Errorf("queued %q, want %q", got, want)
 	}

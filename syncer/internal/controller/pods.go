@@ -47,7 +47,7 @@ func (s *Syncer) syncNamespace(ctx context.Context, sess *session, name string) 
 func (s *Syncer) createSuperNamespace(ctx context.Context, sess *session, tenantNS *corev1.Namespace) (*corev1.Namespace, error) {
 	tenantKey := sess.key
 	id := naming.Identity{Tenant: tenantKey, Name: tenantNS.Name, UID: string(tenantNS.UID)}
-	superNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: naming.SuperNamespace(tenantKey, tenantNS.Name), Labels: superNamespaceLabels(nil, id, sess.currentIsolation())}}
+	superNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: naming.SuperNamespace(tenantKey, tenantNS.Name), Labels: superNamespaceLabels(nil, id, sess.currentIsolation(), tenantNS)}}
 	naming.Stamp(superNS, id)
 	created, err := s.superClient.CoreV1().Namespaces().Create(ctx, superNS, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
@@ -102,6 +102,15 @@ func (s *Syncer) syncPod(ctx context.Context, sess *session, ns, name string) er
 func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *corev1.Pod) error {
 	if err := s.ensureSuperNamespace(ctx, sess, tenantPod.Namespace); err != nil {
 		return err
+	}
+	// What the super pod mounts in place of the tenant's token and CA is there first.
+	if sa, ok := translate.TokenServiceAccount(tenantPod); ok {
+		if err := s.syncServiceAccountToken(ctx, sess, tenantPod.Namespace, sa); err != nil {
+			return err
+		}
+		if err := s.syncConfigMap(ctx, sess, tenantPod.Namespace, rootCAConfigMap); err != nil {
+			return err
+		}
 	}
 	superPod := translate.SuperPod(sess.key, tenantPod, sess.currentIsolation())
 	_, err := s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})

@@ -51,6 +51,12 @@ const (
 	KindClasses Kind = "Classes"
 	// KindPool names the tenant's node pool: every super node in it gets a virtual node.
 	KindPool Kind = "Pool"
+	// KindServiceAccount names a tenant ServiceAccount: its token Secret in the super
+	// namespace (translate.TokenSecret) while synced pods use it.
+	KindServiceAccount Kind = "ServiceAccount"
+	// KindNetworkPolicy names a tenant NetworkPolicy (its super copy is renamed,
+	// naming.SuperNetworkPolicyName).
+	KindNetworkPolicy Kind = "NetworkPolicy"
 )
 
 // Key names a tenant object to reconcile; the tenant is the queue's.
@@ -92,6 +98,10 @@ type Syncer struct {
 	// tenants' VPC policies let traffic to and from it through.
 	PlatformNamespace string
 
+	// TokenLifetime is how long the service-account tokens minted for tenant pods are
+	// valid; each is replaced after translate.TokenRefreshFraction of it.
+	TokenLifetime time.Duration
+
 	mu       sync.RWMutex
 	sessions map[string]*session
 
@@ -101,7 +111,7 @@ type Syncer struct {
 
 // New returns a syncer writing to the super cluster through superClient. Start runs it.
 func New(superClient kubernetes.Interface, workers int) *Syncer {
-	s := &Syncer{superClient: superClient, queue: fairqueue.New[Key](), workers: max(1, workers), sessions: map[string]*session{}, PlatformNamespace: "vcp-system", TenantQPS: 200, TenantBurst: 400}
+	s := &Syncer{superClient: superClient, queue: fairqueue.New[Key](), workers: max(1, workers), sessions: map[string]*session{}, PlatformNamespace: "vcp-system", TenantQPS: 200, TenantBurst: 400, TokenLifetime: time.Hour}
 	s.queue.OnServe = func(tenant string, waited time.Duration) { queueWait.WithLabelValues(tenant).Observe(waited.Seconds()) }
 	ctrlmetrics.Registry.MustRegister(queueDepth{s})
 	return s
@@ -121,10 +131,27 @@ func (s *Syncer) Start(ctx context.Context) error {
 	// hand) is work for the tenant object it stands for: drift is repaired as it happens.
 	s.superNetworkPolicies = factory.Networking().V1().NetworkPolicies().Lister()
 	s.superQuotas, s.superLimitRanges = core.ResourceQuotas().Lister(), core.LimitRanges().Lister()
-	for _, inf := range []cache.SharedIndexInformer{factory.Networking().V1().NetworkPolicies().Informer(), core.ResourceQuotas().Informer(), core.LimitRanges().Informer()} {
+	for _, inf := range []cache.SharedIndexInformer{core.ResourceQuotas().Informer(), core.LimitRanges().Informer()} {
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.enqueueIsolation, UpdateFunc: func(_, obj any) { s.enqueueIsolation(obj) }, DeleteFunc: s.enqueueIsolation}); err != nil {
 			return err
 		}
+	}
+	// A super NetworkPolicy is either the copy of a tenant's (it has an identity) or the
+	// platform's VPC policy of its namespace.
+	enqueueTenantPolicy := s.enqueueSuper(KindNetworkPolicy)
+	enqueuePolicy := func(obj any) {
+		if m, err := meta.Accessor(unwrapTombstone(obj)); err == nil {
+			if _, ok := naming.IdentityOf(m); ok {
+				enqueueTenantPolicy(obj)
+				return
+			}
+		}
+		s.enqueueIsolation(obj)
+	}
+	if _, err := factory.Networking().V1().NetworkPolicies().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: enqueuePolicy, UpdateFunc: func(_, obj any) { enqueuePolicy(obj) }, DeleteFunc: enqueuePolicy,
+	}); err != nil {
+		return err
 	}
 	for kind, inf := range map[Kind]cache.SharedIndexInformer{
 		KindNamespace: core.Namespaces().Informer(), KindPod: core.Pods().Informer(), KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
@@ -193,17 +220,28 @@ func (s *Syncer) Start(ctx context.Context) error {
 
 func (s *Syncer) enqueueSuper(kind Kind) func(any) {
 	return func(obj any) {
-		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-			obj = tomb.Obj
-		}
-		m, err := meta.Accessor(obj)
+		m, err := meta.Accessor(unwrapTombstone(obj))
 		if err != nil {
 			return
 		}
-		if id, ok := naming.IdentityOf(m); ok {
-			s.queue.Add(id.Tenant, Key{Kind: kind, Namespace: id.Namespace, Name: id.Name})
+		id, ok := naming.IdentityOf(m)
+		if !ok {
+			return
 		}
+		if kind == KindSecret && m.GetLabels()[translate.LabelServiceAccountToken] == "true" {
+			// A token Secret stands for the service account it holds a token of.
+			s.queue.Add(id.Tenant, Key{Kind: KindServiceAccount, Namespace: id.Namespace, Name: id.Name})
+			return
+		}
+		s.queue.Add(id.Tenant, Key{Kind: kind, Namespace: id.Namespace, Name: id.Name})
 	}
+}
+
+func unwrapTombstone(obj any) any {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return tomb.Obj
+	}
+	return obj
 }
 
 // enqueuePool queues the pool of every tenant whose pool the node is in.
@@ -307,6 +345,10 @@ func (s *Syncer) reconcile(ctx context.Context, sess *session, key Key) error {
 		return s.syncClasses(ctx, sess)
 	case KindPool:
 		return s.syncPool(ctx, sess)
+	case KindServiceAccount:
+		return s.syncServiceAccountToken(ctx, sess, key.Namespace, key.Name)
+	case KindNetworkPolicy:
+		return s.syncNetworkPolicy(ctx, sess, key.Namespace, key.Name)
 	}
 	return nil
 }
@@ -334,13 +376,21 @@ func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
 			s.queue.Add(cfg.Key, Key{Kind: KindClasses})
 		}
 		if !apiequality.Semantic.DeepEqual(old, cfg.Isolation) && sess.synced() {
-			// Every super namespace carries the isolation: bring each up to date.
+			// Every super namespace carries the isolation, and the tenant's own network
+			// policies are translated with it: bring each up to date.
 			nss, err := sess.nss.List(labels.Everything())
 			if err != nil {
 				return err
 			}
 			for _, ns := range nss {
 				s.queue.Add(cfg.Key, Key{Kind: KindNamespace, Name: ns.Name})
+			}
+			policies, err := sess.netpols.List(labels.Everything())
+			if err != nil {
+				return err
+			}
+			for _, np := range policies {
+				s.queue.Add(cfg.Key, Key{Kind: KindNetworkPolicy, Namespace: np.Namespace, Name: np.Name})
 			}
 		}
 		return nil
@@ -391,7 +441,12 @@ type session struct {
 	endpoints  corelisters.EndpointsLister
 	claims     corelisters.PersistentVolumeClaimLister
 	ingresses  networkinglisters.IngressLister
-	cancel     context.CancelFunc
+	netpols    networkinglisters.NetworkPolicyLister
+	accounts   corelisters.ServiceAccountLister
+	// tokenPods indexes the tenant pods that mount a service-account token by
+	// "<namespace>/<service account>" (podsByTokenAccount).
+	tokenPods cache.Indexer
+	cancel    context.CancelFunc
 	// synced reports whether the tenant informers hold the tenant's state: before that a
 	// missing object means "not seen yet", never "deleted".
 	synced func() bool
@@ -404,6 +459,8 @@ type session struct {
 	limiter *rate.Limiter
 	// classesQueued is when the patrol last queued the tenant's classes.
 	classesQueued time.Time
+	// tokenRefreshes is when each service account's token Secret is queued for renewal.
+	tokenRefreshes map[Key]time.Time
 }
 
 // classesDue reports whether the tenant's classes were last queued by the patrol more
@@ -442,11 +499,30 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 	core := factory.Core().V1()
 	sess := &session{key: cfg.Key, client: cfg.Client, pods: core.Pods().Lister(), nss: core.Namespaces().Lister(),
 		configMaps: core.ConfigMaps().Lister(), secrets: core.Secrets().Lister(), services: core.Services().Lister(),
-		endpoints: core.Endpoints().Lister(), tenantNodes: core.Nodes().Lister(), claims: core.PersistentVolumeClaims().Lister(), ingresses: factory.Networking().V1().Ingresses().Lister(), cancel: cancel, isolation: cfg.Isolation} //nolint:staticcheck
+		endpoints: core.Endpoints().Lister(), tenantNodes: core.Nodes().Lister(), claims: core.PersistentVolumeClaims().Lister(), ingresses: factory.Networking().V1().Ingresses().Lister(), cancel: cancel, isolation: cfg.Isolation, //nolint:staticcheck
+		netpols: factory.Networking().V1().NetworkPolicies().Lister(), accounts: core.ServiceAccounts().Lister(), tokenPods: core.Pods().Informer().GetIndexer(), tokenRefreshes: map[Key]time.Time{}}
 	informerOf := map[Kind]cache.SharedIndexInformer{KindPod: core.Pods().Informer(), KindNamespace: core.Namespaces().Informer(),
 		KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
 		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer(), //nolint:staticcheck
-		KindClaim: core.PersistentVolumeClaims().Informer(), KindIngress: factory.Networking().V1().Ingresses().Informer()}
+		KindClaim: core.PersistentVolumeClaims().Informer(), KindIngress: factory.Networking().V1().Ingresses().Informer(),
+		KindServiceAccount: core.ServiceAccounts().Informer(), KindNetworkPolicy: factory.Networking().V1().NetworkPolicies().Informer()}
+	if err := core.Pods().Informer().AddIndexers(cache.Indexers{tokenAccountIndex: podsByTokenAccount}); err != nil {
+		cancel()
+		return nil, err
+	}
+	// A pod that starts or stops mounting a service account's token changes whether the
+	// account's token Secret is needed.
+	enqueueAccount := func(obj any) {
+		if pod, ok := unwrapTombstone(obj).(*corev1.Pod); ok {
+			if sa, ok := translate.TokenServiceAccount(pod); ok {
+				queue.Add(cfg.Key, Key{Kind: KindServiceAccount, Namespace: pod.Namespace, Name: sa})
+			}
+		}
+	}
+	if _, err := core.Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueueAccount, DeleteFunc: enqueueAccount}); err != nil {
+		cancel()
+		return nil, err
+	}
 	enqueue := func(kind Kind) func(any) {
 		return func(obj any) {
 			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {

@@ -3,6 +3,9 @@
 package translate
 
 import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"slices"
 	"strings"
@@ -14,15 +17,52 @@ import (
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
+// TokenSecretPrefix starts the names of the token Secrets (TokenSecretName): the
+// platform's, so a tenant Secret of such a name is not copied down.
+const TokenSecretPrefix = "vcp-token-"
+
 // TokenSecretName is the super-cluster Secret, in the pod's super namespace, that holds a
 // token of tenant service account sa for pods to mount in place of the tenant's projected
 // service-account token (the super cluster would mint a token of its own account).
 func TokenSecretName(sa string) string {
-	name := "vcp-token-" + sa
-	if len(name) > 253 {
-		name = name[:253]
+	name := TokenSecretPrefix + sa
+	if len(name) <= 253 {
+		return name
 	}
-	return strings.TrimRight(name, "-.")
+	sum := sha256.Sum256([]byte(sa))
+	return strings.TrimRight(name[:253-13], "-.") + "-" + hex.EncodeToString(sum[:])[:12]
+}
+
+// RootCAConfigMap is the super-cluster copy of the tenant's "kube-root-ca.crt" ConfigMap
+// (the tenant API's CA): the super cluster's root-CA publisher owns a ConfigMap of that
+// name in every super namespace, holding the super cluster's CA. A tenant ConfigMap named
+// RootCAConfigMap is the platform's name and is not copied down.
+const RootCAConfigMap = "vcp-root-ca.crt"
+
+// SuperConfigMapName is the super name of tenant ConfigMap name: its own, but for the
+// tenant's root CA.
+func SuperConfigMapName(name string) string {
+	if name == "kube-root-ca.crt" {
+		return RootCAConfigMap
+	}
+	return name
+}
+
+// TokenServiceAccount returns the tenant service account whose token Secret the pod's
+// super pod mounts: the pod's account, when the pod has a projected service-account
+// token.
+func TokenServiceAccount(tenantPod *corev1.Pod) (sa string, ok bool) {
+	for _, v := range tenantPod.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, src := range v.Projected.Sources {
+			if src.ServiceAccountToken != nil {
+				return cmp.Or(tenantPod.Spec.ServiceAccountName, "default"), true
+			}
+		}
+	}
+	return "", false
 }
 
 // SuperPod returns the super-cluster pod for a tenant pod of the tenant with key
@@ -51,7 +91,7 @@ func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation) *corev1.Po
 	spec.Tolerations = mergeTolerations(spec.Tolerations, iso)
 	// Priority is resolved again by the super cluster's admission from the class name.
 	spec.Priority = nil
-	rewriteServiceAccount(spec)
+	rewriteServiceAccount(spec, tenantPod.Namespace)
 	return superPod
 }
 
@@ -85,30 +125,101 @@ func mergeTolerations(tenant []corev1.Toleration, iso Isolation) []corev1.Tolera
 }
 
 // rewriteServiceAccount keeps the pod from running as (or mounting a token of) a super
-// service account: the tenant's projected service-account token becomes the tenant
-// token Secret the syncer keeps (TokenSecretName), and the super default account mounts
-// nothing.
-func rewriteServiceAccount(spec *corev1.PodSpec) {
-	sa := spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
+// service account, and from seeing the super cluster where it asks about the tenant's:
+//   - a projected service-account token becomes the tenant token Secret the syncer keeps
+//     (TokenSecretName), and the namespace file next to it (downward API
+//     metadata.namespace) that Secret's "namespace" key: the super pod's namespace is
+//     the super namespace;
+//   - every reference to the tenant's root CA ConfigMap names its copy (RootCAConfigMap);
+//   - environment variables from metadata.namespace or spec.serviceAccountName get the
+//     tenant's values;
+//   - the super pod runs as the super namespace's default account, which mounts nothing.
+//
+// The pod's image pull secrets stay: the tenant's ServiceAccount admission already put
+// its account's into the pod, and they name Secrets copied down under the same names.
+func rewriteServiceAccount(spec *corev1.PodSpec, tenantNS string) {
+	sa := cmp.Or(spec.ServiceAccountName, "default")
 	for i := range spec.Volumes {
-		projected := spec.Volumes[i].Projected
-		if projected == nil {
-			continue
+		v := &spec.Volumes[i]
+		if v.ConfigMap != nil {
+			v.ConfigMap.Name = SuperConfigMapName(v.ConfigMap.Name)
 		}
-		for j := range projected.Sources {
-			if tok := projected.Sources[j].ServiceAccountToken; tok != nil {
-				projected.Sources[j] = corev1.VolumeProjection{Secret: &corev1.SecretProjection{
-					LocalObjectReference: corev1.LocalObjectReference{Name: TokenSecretName(sa)},
-					Items:                []corev1.KeyToPath{{Key: corev1.ServiceAccountTokenKey, Path: tok.Path}},
-				}}
+		if v.Projected != nil {
+			v.Projected.Sources = rewriteProjection(v.Projected.Sources, sa)
+		}
+	}
+	rewriteEnv := func(env []corev1.EnvVar, envFrom []corev1.EnvFromSource) {
+		for i := range env {
+			from := env[i].ValueFrom
+			switch {
+			case from == nil:
+			case from.ConfigMapKeyRef != nil:
+				from.ConfigMapKeyRef.Name = SuperConfigMapName(from.ConfigMapKeyRef.Name)
+			case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.namespace":
+				env[i].Value, env[i].ValueFrom = tenantNS, nil
+			case from.FieldRef != nil && from.FieldRef.FieldPath == "spec.serviceAccountName":
+				env[i].Value, env[i].ValueFrom = sa, nil
 			}
 		}
+		for i := range envFrom {
+			if ref := envFrom[i].ConfigMapRef; ref != nil {
+				ref.Name = SuperConfigMapName(ref.Name)
+			}
+		}
+	}
+	for i := range spec.InitContainers {
+		rewriteEnv(spec.InitContainers[i].Env, spec.InitContainers[i].EnvFrom)
+	}
+	for i := range spec.Containers {
+		rewriteEnv(spec.Containers[i].Env, spec.Containers[i].EnvFrom)
+	}
+	for i := range spec.EphemeralContainers {
+		rewriteEnv(spec.EphemeralContainers[i].Env, spec.EphemeralContainers[i].EnvFrom)
 	}
 	spec.ServiceAccountName = ""
 	spec.DeprecatedServiceAccount = ""
 	no := false
 	spec.AutomountServiceAccountToken = &no
+}
+
+// rewriteProjection rewrites the sources of one projected volume (see
+// rewriteServiceAccount). The service-account tokens of a volume become one projection of
+// the token Secret; where the volume has one, its namespace files come from that Secret.
+func rewriteProjection(sources []corev1.VolumeProjection, sa string) []corev1.VolumeProjection {
+	hasToken := slices.ContainsFunc(sources, func(src corev1.VolumeProjection) bool { return src.ServiceAccountToken != nil })
+	var token *corev1.SecretProjection
+	var namespaceFiles []corev1.KeyToPath
+	out := make([]corev1.VolumeProjection, 0, len(sources))
+	for _, src := range sources {
+		switch {
+		case src.ServiceAccountToken != nil:
+			if token == nil {
+				token = &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: TokenSecretName(sa)}}
+				out = append(out, corev1.VolumeProjection{Secret: token})
+			}
+			token.Items = append(token.Items, corev1.KeyToPath{Key: corev1.ServiceAccountTokenKey, Path: src.ServiceAccountToken.Path})
+		case src.ConfigMap != nil:
+			src.ConfigMap.Name = SuperConfigMapName(src.ConfigMap.Name)
+			out = append(out, src)
+		case src.DownwardAPI != nil && hasToken:
+			var keep []corev1.DownwardAPIVolumeFile
+			for _, item := range src.DownwardAPI.Items {
+				if item.FieldRef != nil && item.FieldRef.FieldPath == "metadata.namespace" {
+					namespaceFiles = append(namespaceFiles, corev1.KeyToPath{Key: corev1.ServiceAccountNamespaceKey, Path: item.Path, Mode: item.Mode})
+				} else {
+					keep = append(keep, item)
+				}
+			}
+			if len(keep) > 0 {
+				src.DownwardAPI.Items = keep
+				out = append(out, src)
+			}
+		default:
+			out = append(out, src)
+		}
+	}
+	if token != nil {
+		token.Items = append(token.Items, namespaceFiles...)
+	}
+	return out
 }

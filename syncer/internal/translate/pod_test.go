@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,9 +29,12 @@ func tenantPod() *corev1.Pod {
 			NodeSelector:       map[string]string{"disk": "ssd", tenancyv1alpha1.NodePoolLabel: "other"},
 			Tolerations:        []corev1.Toleration{{Key: "k", Operator: corev1.TolerationOpExists}},
 			Containers:         []corev1.Container{{Name: "app", Image: "nginx"}},
+			ImagePullSecrets:   []corev1.LocalObjectReference{{Name: "regcred"}},
+			// What the tenant's ServiceAccount admission mounts.
 			Volumes: []corev1.Volume{{Name: "kube-api-access-abc", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
 				{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](3607)}},
-				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}}},
+				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}, Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
+				{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{{Path: "namespace", FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"}}}}},
 			}}}}},
 		},
 	}
@@ -78,11 +82,15 @@ func TestSuperPod(t *testing.T) {
 		t.Errorf("service account %q automount %v: the super pod must not run as or mount a super account", s.ServiceAccountName, s.AutomountServiceAccountToken)
 	}
 	src := s.Volumes[0].Projected.Sources
-	if src[0].ServiceAccountToken != nil || src[0].Secret == nil || src[0].Secret.Name != "vcp-token-builder" || src[0].Secret.Items[0].Path != "token" {
-		t.Errorf("token projection not rewritten to the tenant token Secret: %+v", src[0])
+	wantToken := []corev1.KeyToPath{{Key: "token", Path: "token"}, {Key: "namespace", Path: "namespace"}}
+	if len(src) != 2 || src[0].Secret == nil || src[0].Secret.Name != "vcp-token-builder" || !reflect.DeepEqual(src[0].Secret.Items, wantToken) {
+		t.Errorf("token and namespace projections not rewritten to the tenant token Secret: %+v", src)
 	}
-	if src[1].ConfigMap == nil || src[1].ConfigMap.Name != "kube-root-ca.crt" {
-		t.Error("the CA projection changed")
+	if len(src) < 2 || src[1].ConfigMap == nil || src[1].ConfigMap.Name != "vcp-root-ca.crt" || src[1].ConfigMap.Items[0].Key != "ca.crt" {
+		t.Errorf("the CA projection must name the copy of the tenant's CA, vcp-root-ca.crt: %+v", src)
+	}
+	if len(s.ImagePullSecrets) != 1 || s.ImagePullSecrets[0].Name != "regcred" {
+		t.Errorf("image pull secrets %v: the tenant's (its service account's, put there by admission) must stay", s.ImagePullSecrets)
 	}
 	if in.Spec.NodeName != before.Spec.NodeName || in.Spec.Volumes[0].Projected.Sources[0].ServiceAccountToken == nil || in.Labels[naming.LabelTenant] != "" {
 		t.Error("SuperPod changed the tenant pod it was given")
@@ -109,6 +117,90 @@ func TestSuperPodWithoutIsolation(t *testing.T) {
 	}
 }
 
+// TestSuperPodTenantReferences checks every way a pod can ask about its namespace, its
+// service account or the API's CA: each gets the tenant's answer, not the super
+// cluster's.
+func TestSuperPodTenantReferences(t *testing.T) {
+	fieldRef := func(path string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
+	}
+	env := []corev1.EnvVar{
+		{Name: "NS", ValueFrom: fieldRef("metadata.namespace")},
+		{Name: "SA", ValueFrom: fieldRef("spec.serviceAccountName")},
+		{Name: "POD", ValueFrom: fieldRef("metadata.name")},
+		{Name: "CA", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}, Key: "ca.crt"}}},
+		{Name: "OTHER", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}, Key: "k"}}},
+	}
+	envFrom := []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}}}}
+	in := tenantPod()
+	in.Spec.InitContainers = []corev1.Container{{Name: "init", Env: env, EnvFrom: envFrom}}
+	in.Spec.Containers[0].Env, in.Spec.Containers[0].EnvFrom = env, envFrom
+	in.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Env: env}}}
+	in.Spec.Volumes = append(in.Spec.Volumes,
+		corev1.Volume{Name: "ca", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}}}},
+		// Without a token in the volume, its downward API stays (and so does the pod name).
+		corev1.Volume{Name: "info", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+			{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{{Path: "name", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}}},
+		}}}},
+		// Two tokens in one volume, next to a downward API file that is not the namespace.
+		corev1.Volume{Name: "tokens", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "a"}},
+			{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+				{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
+				{Path: "ns", Mode: ptr.To[int32](0o400), FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
+			}}},
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "b"}},
+		}}}},
+	)
+	got := SuperPod("t-000000", in, Isolation{}).Spec
+
+	wantEnv := []corev1.EnvVar{
+		{Name: "NS", Value: "shop"},
+		{Name: "SA", Value: "builder"},
+		{Name: "POD", ValueFrom: fieldRef("metadata.name")},
+		{Name: "CA", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "vcp-root-ca.crt"}, Key: "ca.crt"}}},
+		env[4],
+	}
+	for _, c := range []struct {
+		name    string
+		env     []corev1.EnvVar
+		envFrom []corev1.EnvFromSource
+	}{{"init", got.InitContainers[0].Env, got.InitContainers[0].EnvFrom}, {"app", got.Containers[0].Env, got.Containers[0].EnvFrom}, {"debug", got.EphemeralContainers[0].Env, nil}} {
+		if !reflect.DeepEqual(c.env, wantEnv) {
+			t.Errorf("container %s env:\n got %+v\nwant %+v", c.name, c.env, wantEnv)
+		}
+		if c.envFrom != nil && c.envFrom[0].ConfigMapRef.Name != "vcp-root-ca.crt" {
+			t.Errorf("container %s envFrom %+v: want the CA copy", c.name, c.envFrom)
+		}
+	}
+	if in.Spec.Containers[0].Env[0].ValueFrom == nil {
+		t.Error("SuperPod changed the tenant pod's env")
+	}
+	if got.Volumes[1].ConfigMap.Name != "vcp-root-ca.crt" {
+		t.Errorf("a ConfigMap volume of the tenant's CA names %q, want vcp-root-ca.crt", got.Volumes[1].ConfigMap.Name)
+	}
+	if info := got.Volumes[2].Projected.Sources; len(info) != 1 || info[0].DownwardAPI == nil || info[0].DownwardAPI.Items[0].Path != "name" {
+		t.Errorf("a projected volume without a token changed: %+v", info)
+	}
+	tokens := got.Volumes[3].Projected.Sources
+	wantTokens := []corev1.VolumeProjection{
+		{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "vcp-token-builder"}, Items: []corev1.KeyToPath{
+			{Key: "token", Path: "a"}, {Key: "token", Path: "b"}, {Key: "namespace", Path: "ns", Mode: ptr.To[int32](0o400)},
+		}}},
+		{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}}}},
+	}
+	if !reflect.DeepEqual(tokens, wantTokens) {
+		t.Errorf("volume with two tokens:\n got %+v\nwant %+v", tokens, wantTokens)
+	}
+	if sa, ok := TokenServiceAccount(in); !ok || sa != "builder" {
+		t.Errorf("TokenServiceAccount = %q, %v; want builder", sa, ok)
+	}
+	in.Spec.Volumes, in.Spec.ServiceAccountName = nil, ""
+	if sa, ok := TokenServiceAccount(in); ok {
+		t.Errorf("a pod without a token volume needs the token of %q", sa)
+	}
+}
+
 func TestIsolationFor(t *testing.T) {
 	vc := &tenancyv1alpha1.VirtualCluster{Spec: tenancyv1alpha1.VirtualClusterSpec{Isolation: tenancyv1alpha1.IsolationSpec{
 		RuntimeClassName: "kata",
@@ -127,6 +219,9 @@ func TestTokenSecretName(t *testing.T) {
 	}
 	if n := TokenSecretName(string(long)); len(n) > 253 {
 		t.Errorf("TokenSecretName of a 300-character name is %d characters", len(n))
+	}
+	if a, b := TokenSecretName(string(long)), TokenSecretName(string(long[:299])+"b"); a == b {
+		t.Errorf("two long service account names share the token Secret %q", a)
 	}
 	if n := TokenSecretName("default"); n != "vcp-token-default" {
 		t.Errorf("TokenSecretName(default) = %q", n)
