@@ -337,7 +337,14 @@ func TestSyncer(t *testing.T) {
 			if err != nil {
 				return false, err
 			}
-			return len(np.Spec.PolicyTypes) == 2 && len(np.Spec.Ingress) == 1, fmt.Errorf("policy %+v", np.Spec)
+			if len(np.Spec.PolicyTypes) != 2 || len(np.Spec.Ingress) != 1 {
+				return false, fmt.Errorf("policy %+v", np.Spec)
+			}
+			intra, err := netpols.Get(ctx, "vcp-vpc-ingress", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			return len(intra.Spec.Ingress) == 1, fmt.Errorf("intra-tenant policy %+v", intra.Spec)
 		})
 		// The platform admin lets s2 reach s1 and sets a quota and limits.
 		vc := &tenancyv1alpha1.VirtualCluster{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "s1"}}
@@ -358,7 +365,7 @@ func TestSyncer(t *testing.T) {
 			if err != nil {
 				return false, err
 			}
-			np, err := netpols.Get(ctx, "vcp-vpc", metav1.GetOptions{})
+			np, err := netpols.Get(ctx, "vcp-vpc-ingress", metav1.GetOptions{})
 			if err != nil {
 				return false, err
 			}
@@ -398,6 +405,10 @@ func TestSyncer(t *testing.T) {
 
 	t.Run("a tenant's NetworkPolicies select only its own namespaces and never replace the VPC policy", func(t *testing.T) {
 		networkPolicySpec(t, p, tenants, keys)
+	})
+
+	t.Run("a tenant's NetworkPolicy restricts within the VPC: the pods it selects leave the intra-tenant VPC policy", func(t *testing.T) {
+		networkPolicyMarkerSpec(t, p, tenants["s1"], keys["s1"])
 	})
 
 	t.Run("the tenant sees the RuntimeClass it is forced onto, read-only", func(t *testing.T) {
@@ -934,5 +945,129 @@ func networkPolicySpec(t *testing.T, p *provisioning, tenants map[string]kuberne
 	})
 	if _, err := netpols.Get(ctx, "vcp-vpc", metav1.GetOptions{}); err != nil {
 		t.Errorf("the platform's VPC policy: %v", err)
+	}
+}
+
+// networkPolicyMarkerSpec: a tenant pod app=web is left to the tenant's own policies once
+// one selects it for ingress. Its super pod gets the ingress marker, the intra-tenant VPC
+// policy (vcp-vpc-ingress) no longer selects it while the base policy (vcp-vpc) still
+// does and admits the platform namespace; the tenant never sees the marker; a change of
+// the tenant pod's labels reaches the super pod; deleting the policy takes the marker
+// away. Selectors are evaluated on the live objects (there is no CNI to send traffic).
+func networkPolicyMarkerSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, key string) {
+	ctx := t.Context()
+	const ingressMarker, egressMarker = "tenancy.vcp.dev/np-ingress", "tenancy.vcp.dev/np-egress"
+	superNS := naming.SuperNamespace(key, "default")
+	superPods := p.cluster.SuperClient.CoreV1().Pods(superNS)
+	netpols := p.cluster.SuperClient.NetworkingV1().NetworkPolicies(superNS)
+	selects := func(ctx context.Context, policy string, podLabels map[string]string) (bool, error) {
+		np, err := netpols.Get(ctx, policy, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		selector, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil {
+			return false, err
+		}
+		return selector.Matches(labels.Set(podLabels)), nil
+	}
+	// superPodIs waits for the super pod np-web to carry the ingress marker (or not) and
+	// vcp-vpc-ingress to select it exactly when it does not.
+	superPodIs := func(marked bool, why string) *corev1.Pod {
+		t.Helper()
+		var superPod *corev1.Pod
+		framework.Eventually(t, 30*time.Second, fmt.Sprintf("super pod np-web marked %v and left out of vcp-vpc-ingress %v (%s)", marked, marked, why), func(ctx context.Context) (bool, error) {
+			var err error
+			if superPod, err = superPods.Get(ctx, "np-web", metav1.GetOptions{}); err != nil {
+				return false, err
+			}
+			_, hasMarker := superPod.Labels[ingressMarker]
+			intra, err := selects(ctx, "vcp-vpc-ingress", superPod.Labels)
+			if err != nil {
+				return false, err
+			}
+			return hasMarker == marked && intra == !marked, fmt.Errorf("labels %v, selected by vcp-vpc-ingress: %v", superPod.Labels, intra)
+		})
+		return superPod
+	}
+
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "np-web", Labels: map[string]string{"app": "web"}}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "web", Image: "nginx"}},
+	}}
+	if _, err := tenant.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	superPodIs(false, "no tenant policy")
+
+	deny := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny-ingress"}, Spec: networkingv1.NetworkPolicySpec{
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+	}}
+	if _, err := tenant.NetworkingV1().NetworkPolicies("default").Create(ctx, deny, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	superPod := superPodIs(true, "default-deny-ingress created")
+	if _, marked := superPod.Labels[egressMarker]; marked {
+		t.Errorf("an ingress-only policy marked the pod for egress: %v", superPod.Labels)
+	}
+	for policy, want := range map[string]bool{"vcp-vpc": true, "vcp-vpc-egress": true, naming.SuperNetworkPolicyName("deny-ingress"): true} {
+		if got, err := selects(ctx, policy, superPod.Labels); err != nil || got != want {
+			t.Errorf("%s selects the marked super pod: %v (%v), want %v", policy, got, err, want)
+		}
+	}
+	base, err := netpols.Get(ctx, "vcp-vpc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownNS, err := p.cluster.SuperClient.CoreV1().Namespaces().Get(ctx, superNS, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the base policy alone admits, evaluated on namespace labels: the platform
+	// namespace (the syncer's --platform-namespace, vcp-system), never the tenant's own.
+	admits := func(nsLabels map[string]string) bool {
+		for _, rule := range base.Spec.Ingress {
+			for _, peer := range rule.From {
+				if sel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector); err == nil && peer.PodSelector == nil && sel.Matches(labels.Set(nsLabels)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !admits(map[string]string{corev1.LabelMetadataName: "vcp-system"}) {
+		t.Errorf("vcp-vpc no longer admits the platform namespace: %+v", base.Spec.Ingress)
+	}
+	if admits(ownNS.Labels) {
+		t.Errorf("vcp-vpc admits the tenant's own namespace %v: a tenant deny-all policy would not hold", ownNS.Labels)
+	}
+	tenantPod, err := tenant.CoreV1().Pods("default").Get(ctx, "np-web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range tenantPod.Labels {
+		if strings.HasPrefix(k, "tenancy.vcp.dev/") {
+			t.Errorf("the tenant sees the platform's label %s on its pod: %v", k, tenantPod.Labels)
+		}
+	}
+
+	// The tenant relabels its pod: the super pod follows, keeping its marker.
+	patch := []byte(`{"metadata":{"labels":{"tier":"frontend"}}}`)
+	if _, err := tenant.CoreV1().Pods("default").Patch(ctx, "np-web", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 30*time.Second, "super pod np-web relabelled tier=frontend, still marked", func(ctx context.Context) (bool, error) {
+		superPod, err := superPods.Get(ctx, "np-web", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return superPod.Labels["tier"] == "frontend" && superPod.Labels[ingressMarker] != "", fmt.Errorf("labels %v", superPod.Labels)
+	})
+
+	if err := tenant.NetworkingV1().NetworkPolicies("default").Delete(ctx, "deny-ingress", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	superPodIs(false, "default-deny-ingress deleted")
+	if err := tenant.CoreV1().Pods("default").Delete(ctx, "np-web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

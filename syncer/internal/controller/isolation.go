@@ -42,7 +42,7 @@ func superNamespaceLabels(have map[string]string, id naming.Identity, iso transl
 }
 
 // ensureNamespaceIsolation makes a tenant's super namespace carry its isolation: labels,
-// the VPC NetworkPolicy, ResourceQuota and LimitRange of the tenant's spec. Objects the
+// the VPC's NetworkPolicies (translate.VPCPolicies), ResourceQuota and LimitRange of the tenant's spec. Objects the
 // spec no longer asks for are deleted; edits made by hand are undone.
 func (s *Syncer) ensureNamespaceIsolation(ctx context.Context, sess *session, superNS *corev1.Namespace) error {
 	iso := sess.currentIsolation()
@@ -60,11 +60,13 @@ func (s *Syncer) ensureNamespaceIsolation(ctx context.Context, sess *session, su
 	}
 	ns := superNS.Name
 	core := s.superClient.CoreV1()
-	netpol, err := s.superNetworkPolicies.NetworkPolicies(ns).Get(translate.VPCPolicyName)
-	if err := ensureIsolationObject(ctx, s.superClient.NetworkingV1().NetworkPolicies(ns), netpol, err,
-		translate.VPCPolicy(sess.key, ns, s.PlatformNamespace, iso),
-		specUpdate(func(o *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicySpec { return &o.Spec })); err != nil {
-		return err
+	vpc := translate.VPCPolicies(sess.key, ns, s.PlatformNamespace, iso)
+	for _, name := range translate.VPCPolicyNames {
+		netpol, err := s.superNetworkPolicies.NetworkPolicies(ns).Get(name)
+		if err := ensureIsolationObject(ctx, s.superClient.NetworkingV1().NetworkPolicies(ns), netpol, err, vpc[name],
+			specUpdate(func(o *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicySpec { return &o.Spec })); err != nil {
+			return err
+		}
 	}
 	quota, err := s.superQuotas.ResourceQuotas(ns).Get(translate.QuotaName)
 	if err := ensureIsolationObject(ctx, core.ResourceQuotas(ns), quota, err, translate.Quota(sess.key, ns, iso),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -26,7 +27,7 @@ var (
 	})
 	patrolMismatches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vcp_syncer_patrol_mismatches_total",
-		Help: "Differences the patroller found between a tenant and the super cluster, by tenant, kind and reason (missing, orphan, status); each is queued for repair.",
+		Help: "Differences the patroller found between a tenant and the super cluster, by tenant, kind and reason (missing, orphan, status, stale, markers); each is queued for repair.",
 	}, []string{"tenant", "kind", "reason"})
 	patrolDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "vcp_syncer_patrol_duration_seconds",
@@ -43,7 +44,8 @@ func init() { ctrlmetrics.Registry.MustRegister(orphansRemoved, patrolMismatches
 // Secrets, Services, NetworkPolicies and service-account token Secrets with the super
 // cluster's: a super object missing, one whose tenant object is gone or has another UID
 // (an orphan; for a token Secret also one no pod mounts any more), a pod whose phase or
-// node differs, or a token due for renewal or edited by hand (stale), is counted and
+// node differs, a pod whose NetworkPolicy markers are not what the tenant's policies
+// say (markers), or a token due for renewal or edited by hand (stale), is counted and
 // queued, and the usual sync repairs it.
 type Patroller struct {
 	// VirtualClusters lists every VirtualCluster, in any phase (the manager's cache).
@@ -109,6 +111,15 @@ type patrolled struct {
 	node  string
 	// stale marks a token Secret to renew (due, or not holding a valid token).
 	stale bool
+	// markers are a pod's NetworkPolicy markers (markersOf).
+	markers string
+}
+
+// markersOf is how the patrol compares a pod's NetworkPolicy markers: the super pod's
+// labels of translate.LabelPolicyIngress and LabelPolicyEgress, or the markers the
+// tenant pod's should be.
+func markersOf(labels map[string]string) string {
+	return labels[translate.LabelPolicyIngress] + "/" + labels[translate.LabelPolicyEgress]
 }
 
 // Patrol compares every synced tenant's caches with the super cluster's once and queues
@@ -140,7 +151,7 @@ func (s *Syncer) Patrol() int {
 	}
 	if pods, err := s.superPods.List(labels.Everything()); err == nil {
 		group(KindPod, asObjects(pods), func(i int) patrolled {
-			return patrolled{phase: pods[i].Status.Phase, node: pods[i].Spec.NodeName}
+			return patrolled{phase: pods[i].Status.Phase, node: pods[i].Spec.NodeName, markers: markersOf(pods[i].Labels)}
 		})
 	}
 	none := func(int) patrolled { return patrolled{} }
@@ -207,14 +218,21 @@ func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[K
 				continue
 			}
 			got, ok := super[key]
+			var want patrolled
+			if detail != nil {
+				want = detail(i)
+			}
 			switch {
 			case !ok:
 				report(key, "missing")
 			case got.uid != string(o.GetUID()):
 				report(key, "orphan")
-			case detail != nil && detail(i) != got && got.stale:
+			case detail == nil || want == got:
+			case got.stale:
 				report(key, "stale")
-			case detail != nil && detail(i) != got:
+			case want.markers != got.markers:
+				report(key, "markers")
+			default:
 				report(key, "status")
 			}
 			delete(super, key)
@@ -225,9 +243,15 @@ func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[K
 		}
 	}
 	all := func(int) bool { return true }
-	if pods, err := sess.pods.List(labels.Everything()); err == nil {
+	policies, policiesErr := sess.netpols.List(labels.Everything())
+	if pods, err := sess.pods.List(labels.Everything()); err == nil && policiesErr == nil {
+		byNamespace := map[string][]*networkingv1.NetworkPolicy{}
+		for _, np := range policies {
+			byNamespace[np.Namespace] = append(byNamespace[np.Namespace], np)
+		}
 		compare(KindPod, asObjects(pods), func(i int) patrolled {
-			return patrolled{uid: string(pods[i].UID), phase: pods[i].Status.Phase, node: pods[i].Spec.NodeName}
+			return patrolled{uid: string(pods[i].UID), phase: pods[i].Status.Phase, node: pods[i].Spec.NodeName,
+				markers: markersOf(translate.PolicyMarkers(pods[i].Labels, byNamespace[pods[i].Namespace]))}
 		}, all)
 	}
 	if cms, err := sess.configMaps.List(labels.Everything()); err == nil {
@@ -242,7 +266,7 @@ func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[K
 		compare(KindServiceAccount, asObjects(accounts), func(i int) patrolled { return patrolled{uid: string(accounts[i].UID)} },
 			func(i int) bool { return sess.tokenInUse(accounts[i].Namespace, accounts[i].Name) })
 	}
-	if policies, err := sess.netpols.List(labels.Everything()); err == nil {
+	if policiesErr == nil {
 		compare(KindNetworkPolicy, asObjects(policies), nil, all)
 	}
 	if svcs, err := sess.services.List(labels.Everything()); err == nil {

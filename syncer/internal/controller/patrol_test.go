@@ -41,8 +41,13 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 	tenantPod := func(name, uid string, phase corev1.PodPhase, node string) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name, UID: types.UID(uid)}, Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Phase: phase}}
 	}
+	// Network policies: allow's copy is missing, old's tenant policy is gone; the
+	// platform's VPC policies stand for no tenant object. allow selects app=web pods for
+	// ingress: their super pods carry the ingress marker.
+	allow := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "allow", UID: "np1"},
+		Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}
 	superPod := func(tenant *corev1.Pod, phase corev1.PodPhase) *corev1.Pod {
-		p := translate.SuperPod(key, tenant, translate.Isolation{})
+		p := translate.SuperPod(key, tenant, translate.Isolation{}, []*networkingv1.NetworkPolicy{allow})
 		p.Spec.NodeName, p.Status.Phase = tenant.Spec.NodeName, phase
 		return p
 	}
@@ -53,8 +58,19 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 	gone := tenantPod("gone", "u5", corev1.PodRunning, "n1")
 	staleSuper := superPod(stale, corev1.PodRunning)
 	replacedSuper := superPod(tenantPod("replaced", "u-old", corev1.PodPending, ""), corev1.PodPending)
-	otherTenant := translate.SuperPod("other-999999", gone, translate.Isolation{})
-	superPodIndex := indexer(superPod(inSync, corev1.PodRunning), staleSuper, replacedSuper, superPod(gone, corev1.PodRunning), otherTenant)
+	otherTenant := translate.SuperPod("other-999999", gone, translate.Isolation{}, nil)
+	// Markers: web's super pod has its marker; unmarked's lost it (made before allow, or
+	// edited by hand); stray's has one no policy of its namespace calls for.
+	web, unmarked, stray := tenantPod("web", "u6", corev1.PodRunning, "n1"), tenantPod("unmarked", "u7", corev1.PodRunning, "n1"), tenantPod("stray", "u8", corev1.PodRunning, "n1")
+	web.Labels, unmarked.Labels = map[string]string{"app": "web"}, map[string]string{"app": "web"}
+	unmarkedSuper, straySuper := superPod(unmarked, corev1.PodRunning), superPod(stray, corev1.PodRunning)
+	delete(unmarkedSuper.Labels, translate.LabelPolicyIngress)
+	straySuper.Labels[translate.LabelPolicyEgress] = translate.PolicyRestricted
+	if superPod(web, corev1.PodRunning).Labels[translate.LabelPolicyIngress] != translate.PolicyRestricted {
+		t.Fatal("allow does not mark web's super pod")
+	}
+	superPodIndex := indexer(superPod(inSync, corev1.PodRunning), staleSuper, replacedSuper, superPod(gone, corev1.PodRunning), otherTenant,
+		superPod(web, corev1.PodRunning), unmarkedSuper, straySuper)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "cfg", UID: "c1"}}
 	rootCA := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: rootCAConfigMap, UID: "c2"}}
 	rootCACopy := &corev1.ConfigMap{ObjectMeta: translate.SuperMeta(key, &rootCA.ObjectMeta)}
@@ -82,11 +98,12 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 	validToken := translate.TokenSecret(key, ci, jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now, now+3600)))
 	orphanToken := translate.TokenSecret(key, account("gone", "sa5"), jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now, now+3600)))
 
-	// Network policies: allow's copy is missing, old's tenant policy is gone; the
-	// platform's VPC policy stands for no tenant object.
-	allow := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "allow", UID: "np1"}}
 	oldCopy := translate.SuperNetworkPolicy(key, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "old", UID: "np2"}}, translate.Isolation{})
-	vpc := translate.VPCPolicy(key, naming.SuperNamespace(key, "app"), "vcp-system", translate.Isolation{})
+	var superPolicies []any
+	for _, np := range translate.VPCPolicies(key, naming.SuperNamespace(key, "app"), "vcp-system", translate.Isolation{}) {
+		superPolicies = append(superPolicies, np)
+	}
+	superPolicies = append(superPolicies, oldCopy)
 
 	s := &Syncer{
 		queue:                fairqueue.New[Key](),
@@ -94,10 +111,10 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 		superConfigMaps:      corelisters.NewConfigMapLister(indexer(rootCACopy)),
 		superSecrets:         corelisters.NewSecretLister(indexer(dueToken, validToken, orphanToken)),
 		superServices:        corelisters.NewServiceLister(indexer()),
-		superNetworkPolicies: networkinglisters.NewNetworkPolicyLister(indexer(oldCopy, vpc)),
+		superNetworkPolicies: networkinglisters.NewNetworkPolicyLister(indexer(superPolicies...)),
 		sessions:             map[string]*session{},
 	}
-	tenantPods := indexer(inSync, missing, stale, replaced, builderPod, runnerPod, ciPod)
+	tenantPods := indexer(inSync, missing, stale, replaced, builderPod, runnerPod, ciPod, web, unmarked, stray)
 	if err := tenantPods.AddIndexers(cache.Indexers{tokenAccountIndex: podsByTokenAccount}); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +134,7 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []string{"ConfigMap app/cfg", "NetworkPolicy app/allow", "NetworkPolicy app/old", "Pod app/gone", "Pod app/missing", "Pod app/replaced", "Pod app/stale",
+	want := []string{"ConfigMap app/cfg", "NetworkPolicy app/allow", "NetworkPolicy app/old", "Pod app/gone", "Pod app/missing", "Pod app/replaced", "Pod app/stale", "Pod app/stray", "Pod app/unmarked",
 		"ServiceAccount app/builder", "ServiceAccount app/gone", "ServiceAccount app/runner"}
 	if n := s.Patrol(); n != len(want) {
 		t.Errorf("Patrol queued %d repairs, want %d", n, len(want))

@@ -2,12 +2,16 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/vcp-dev/vcp/syncer/internal/translate"
 	"github.com/vcp-dev/vcp/syncer/naming"
@@ -96,7 +100,49 @@ func (s *Syncer) syncPod(ctx context.Context, sess *session, ns, name string) er
 	case superPod == nil:
 		return s.createSuperPod(ctx, sess, tenantPod)
 	}
+	if err := s.syncSuperPodLabels(ctx, sess, tenantPod, superPod); err != nil {
+		return err
+	}
 	return s.syncPodUp(ctx, sess, tenantPod, superPod)
+}
+
+// syncSuperPodLabels makes the super pod's labels translate.SuperPodLabels: the tenant
+// pod's (which may change), its identity and the markers of the tenant's NetworkPolicies
+// that select it. Only the labels are patched (the cached super pod has no spec to
+// update with), at the cached resourceVersion: a super pod changed meanwhile comes back
+// through its informer.
+func (s *Syncer) syncSuperPodLabels(ctx context.Context, sess *session, tenantPod, superPod *corev1.Pod) error {
+	policies, err := sess.netpols.NetworkPolicies(tenantPod.Namespace).List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	want := translate.SuperPodLabels(sess.key, tenantPod, policies)
+	if maps.Equal(superPod.Labels, want) {
+		return nil
+	}
+	patch, err := labelsPatch(superPod.Labels, want, superPod.ResourceVersion)
+	if err != nil {
+		return err
+	}
+	_, err = s.superClient.CoreV1().Pods(superPod.Namespace).Patch(ctx, superPod.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return ignoreGone(err)
+}
+
+// labelsPatch is the JSON merge patch that turns labels have into want, at
+// resourceVersion (a conflict when the object changed since).
+func labelsPatch(have, want map[string]string, resourceVersion string) ([]byte, error) {
+	changes := map[string]*string{}
+	for k := range have {
+		if _, ok := want[k]; !ok {
+			changes[k] = nil
+		}
+	}
+	for k, v := range want {
+		if old, ok := have[k]; !ok || old != v {
+			changes[k] = &v
+		}
+	}
+	return json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": resourceVersion, "labels": changes}})
 }
 
 func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *corev1.Pod) error {
@@ -112,8 +158,12 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 			return err
 		}
 	}
-	superPod := translate.SuperPod(sess.key, tenantPod, sess.currentIsolation())
-	_, err := s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})
+	policies, err := sess.netpols.NetworkPolicies(tenantPod.Namespace).List(labels.Everything())
+	if err != nil {
+		return err
+	}
+	superPod := translate.SuperPod(sess.key, tenantPod, sess.currentIsolation(), policies)
+	_, err = s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		return nil // the super informer will bring it
 	}

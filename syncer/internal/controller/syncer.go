@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -523,6 +524,17 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 		cancel()
 		return nil, err
 	}
+	// A tenant NetworkPolicy that comes, goes or selects other pods changes the markers of
+	// the super pods it selected or selects (translate.PolicyMarkers).
+	enqueueSelected := policyPodsEnqueuer(sess.pods, func(ns, name string) { queue.Add(cfg.Key, Key{Kind: KindPod, Namespace: ns, Name: name}) })
+	if _, err := factory.Networking().V1().NetworkPolicies().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { enqueueSelected(nil, obj) },
+		UpdateFunc: enqueueSelected,
+		DeleteFunc: func(obj any) { enqueueSelected(nil, obj) },
+	}); err != nil {
+		cancel()
+		return nil, err
+	}
 	enqueue := func(kind Kind) func(any) {
 		return func(obj any) {
 			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -566,6 +578,52 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 }
 
 func (s *session) stop() { s.cancel() }
+
+// policyPodsEnqueuer returns an event handler of tenant NetworkPolicies that calls add for
+// each tenant pod whose markers the change may have changed: those the old or the new
+// policy selects, when what decides the markers (pod selector, directions, deletion)
+// changed. A resync (no change) queues nothing.
+func policyPodsEnqueuer(pods corelisters.PodLister, add func(ns, name string)) func(old, obj any) {
+	return func(old, obj any) {
+		np, ok := unwrapTombstone(obj).(*networkingv1.NetworkPolicy)
+		if !ok {
+			return
+		}
+		policies := []*networkingv1.NetworkPolicy{np}
+		if oldNP, ok := old.(*networkingv1.NetworkPolicy); ok {
+			if !markersMayDiffer(oldNP, np) {
+				return
+			}
+			policies = append(policies, oldNP)
+		}
+		queued := map[string]bool{}
+		for _, p := range policies {
+			selector, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
+			if err != nil {
+				continue
+			}
+			selected, err := pods.Pods(p.Namespace).List(selector)
+			if err != nil {
+				continue
+			}
+			for _, pod := range selected {
+				if !queued[pod.Name] {
+					queued[pod.Name] = true
+					add(pod.Namespace, pod.Name)
+				}
+			}
+		}
+	}
+}
+
+// markersMayDiffer reports whether two versions of a tenant NetworkPolicy may mark
+// different pods.
+func markersMayDiffer(oldNP, np *networkingv1.NetworkPolicy) bool {
+	oldIn, oldOut := translate.PolicyDirections(&oldNP.Spec)
+	in, out := translate.PolicyDirections(&np.Spec)
+	return oldIn != in || oldOut != out || (oldNP.DeletionTimestamp == nil) != (np.DeletionTimestamp == nil) ||
+		!apiequality.Semantic.DeepEqual(oldNP.Spec.PodSelector, np.Spec.PodSelector)
+}
 
 func (s *session) setIsolation(iso translate.Isolation) {
 	s.mu.Lock()

@@ -73,10 +73,19 @@ const (
 
 // Names of the objects the syncer puts into every super namespace of a tenant.
 const (
-	VPCPolicyName  = "vcp-vpc"
-	QuotaName      = "vcp-quota"
-	LimitRangeName = "vcp-limits"
+	// VPCPolicyName, VPCIngressPolicyName and VPCEgressPolicyName are the VPC's
+	// NetworkPolicies (VPCPolicies).
+	VPCPolicyName        = "vcp-vpc"
+	VPCIngressPolicyName = "vcp-vpc-ingress"
+	VPCEgressPolicyName  = "vcp-vpc-egress"
+	QuotaName            = "vcp-quota"
+	LimitRangeName       = "vcp-limits"
 )
+
+// VPCPolicyNames are the names of VPCPolicies in the order they are written: the ones
+// that let the tenant's own traffic through come before the base, which alone would cut
+// it (a super namespace made before the split gets them first).
+var VPCPolicyNames = []string{VPCIngressPolicyName, VPCEgressPolicyName, VPCPolicyName}
 
 // NamespaceLabels are the labels, besides its identity, of each of a tenant's super
 // namespaces: the VirtualCluster it belongs to, who may reach it, and the Pod Security
@@ -96,38 +105,62 @@ func NamespaceLabels(iso Isolation) map[string]string {
 	return labels
 }
 
-// VPCPolicy is the NetworkPolicy of each of a tenant's super namespaces in VPC mode: its
-// pods take traffic from the tenant's own pods, the platform's namespace (the tenant API
-// server, ingress) and the VirtualClusters it allows; they send traffic to the tenant's
-// own pods, tenants that allow it, cluster DNS, the platform's namespace and the allowed
-// egress CIDRs. Nothing else crosses. It returns nil in Open mode.
-func VPCPolicy(tenantKey, superNS, platformNS string, iso Isolation) *networkingv1.NetworkPolicy {
+// VPCPolicies are the NetworkPolicies of each of a tenant's super namespaces in VPC
+// mode, by name (none in Open mode). Together they are the VPC: its pods take traffic
+// from the tenant's own pods, the platform's namespace (the tenant API server, ingress)
+// and the VirtualClusters it allows; they send traffic to the tenant's own pods, tenants
+// that allow it, cluster DNS, the platform's namespace and the allowed egress CIDRs.
+// Nothing else crosses. They are split so that the tenant's own NetworkPolicies can
+// restrict within the VPC, as upstream:
+//   - VPCPolicyName (the base) selects every pod, isolates it both ways and lets through
+//     only what the platform needs whatever the tenant's policies say: ingress from the
+//     platform's namespace, egress to it and to cluster DNS;
+//   - VPCIngressPolicyName lets in the tenant's own pods and the allowed tenants, but
+//     only to pods that no tenant policy selects for ingress (no LabelPolicyIngress
+//     marker): for the others the tenant's policies decide;
+//   - VPCEgressPolicyName likewise lets out to the tenant's own pods, the tenants that
+//     allow it and the allowed egress CIDRs, for pods without LabelPolicyEgress.
+//
+// Every pod stays isolated both ways by the base, and the tenant's policies are
+// translated to open nothing outside the VPC (SuperNetworkPolicy): a marker, right or
+// wrong, can only narrow what a pod may do within the VPC.
+func VPCPolicies(tenantKey, superNS, platformNS string, iso Isolation) map[string]*networkingv1.NetworkPolicy {
 	if iso.Network.Mode == tenancyv1alpha1.NetworkOpen {
 		return nil
 	}
 	own := networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{naming.LabelTenant: tenantKey}}}
 	platform := networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: platformNS}}}
-	ingress := []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{own, platform}}}
+	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
+	dnsPort := intstr.FromInt32(53)
+	base := &networkingv1.NetworkPolicy{
+		ObjectMeta: isolationMeta(tenantKey, superNS, VPCPolicyName),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{platform}}},
+			Egress: []networkingv1.NetworkPolicyEgressRule{
+				{To: []networkingv1.NetworkPolicyPeer{platform}},
+				{
+					To: []networkingv1.NetworkPolicyPeer{{
+						NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: metav1.NamespaceSystem}},
+						PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}},
+					}},
+					Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &dnsPort}, {Protocol: &tcp, Port: &dnsPort}},
+				},
+			},
+		},
+	}
+
+	ingress := []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{own}}}
 	if allowed := slices.Sorted(slices.Values(iso.Network.AllowedTenants)); len(allowed) > 0 {
 		ingress = append(ingress, networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{
 			MatchLabels:      map[string]string{LabelVCNamespace: iso.VCNamespace},
 			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: LabelVCName, Operator: metav1.LabelSelectorOpIn, Values: allowed}},
 		}}}})
 	}
-	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
-	dnsPort := intstr.FromInt32(53)
-	egress := []networkingv1.NetworkPolicyEgressRule{
-		{To: []networkingv1.NetworkPolicyPeer{own, platform, {NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
-			LabelVCNamespace: iso.VCNamespace, ReachLabelPrefix + "/" + iso.VCName: "true",
-		}}}}},
-		{
-			To: []networkingv1.NetworkPolicyPeer{{
-				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: metav1.NamespaceSystem}},
-				PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}},
-			}},
-			Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &dnsPort}, {Protocol: &tcp, Port: &dnsPort}},
-		},
-	}
+	egress := []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{own, {NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
+		LabelVCNamespace: iso.VCNamespace, ReachLabelPrefix + "/" + iso.VCName: "true",
+	}}}}}}
 	if cidrs := slices.Sorted(slices.Values(iso.Network.AllowedEgressCIDRs)); len(cidrs) > 0 {
 		rule := networkingv1.NetworkPolicyEgressRule{}
 		for _, cidr := range cidrs {
@@ -135,13 +168,17 @@ func VPCPolicy(tenantKey, superNS, platformNS string, iso Isolation) *networking
 		}
 		egress = append(egress, rule)
 	}
-	return &networkingv1.NetworkPolicy{
-		ObjectMeta: isolationMeta(tenantKey, superNS, VPCPolicyName),
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
-			Ingress:     ingress, Egress: egress,
-		},
+	unmarked := func(marker string) metav1.LabelSelector {
+		return metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: marker, Operator: metav1.LabelSelectorOpDoesNotExist}}}
+	}
+	return map[string]*networkingv1.NetworkPolicy{
+		VPCPolicyName: base,
+		VPCIngressPolicyName: {ObjectMeta: isolationMeta(tenantKey, superNS, VPCIngressPolicyName), Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: unmarked(LabelPolicyIngress), PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}, Ingress: ingress,
+		}},
+		VPCEgressPolicyName: {ObjectMeta: isolationMeta(tenantKey, superNS, VPCEgressPolicyName), Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: unmarked(LabelPolicyEgress), PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}, Egress: egress,
+		}},
 	}
 }
 

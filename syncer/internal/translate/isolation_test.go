@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,33 +35,55 @@ func peerMatches(t *testing.T, peer networkingv1.NetworkPolicyPeer, nsLabels, po
 	return match(peer.NamespaceSelector, nsLabels) && match(peer.PodSelector, podLabels)
 }
 
-func ingressAllowed(t *testing.T, np *networkingv1.NetworkPolicy, nsLabels map[string]string) bool {
-	for _, rule := range np.Spec.Ingress {
-		for _, peer := range rule.From {
-			if peerMatches(t, peer, nsLabels, nil) {
-				return true
+// vpcAllows evaluates the VPC's policies the way a network plugin would, for a pod with
+// podLabels and a peer pod with peerPod labels in a namespace with peerNS labels: the
+// pod is isolated in a direction when a policy selecting it has that type, and then
+// traffic passes when a rule of such a policy admits the peer (IP blocks aside).
+func vpcAllows(t *testing.T, policies map[string]*networkingv1.NetworkPolicy, podLabels map[string]string, egress bool, peerNS, peerPod map[string]string) (isolated, allowed bool) {
+	t.Helper()
+	for _, np := range policies {
+		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, out := PolicyDirections(&np.Spec)
+		if !sel.Matches(labels.Set(podLabels)) || (egress && !out) || (!egress && !in) {
+			continue
+		}
+		isolated = true
+		var peers []networkingv1.NetworkPolicyPeer
+		if egress {
+			for _, rule := range np.Spec.Egress {
+				peers = append(peers, rule.To...)
+			}
+		} else {
+			for _, rule := range np.Spec.Ingress {
+				peers = append(peers, rule.From...)
+			}
+		}
+		for _, peer := range peers {
+			if peerMatches(t, peer, peerNS, peerPod) {
+				allowed = true
 			}
 		}
 	}
-	return false
+	return isolated, allowed
 }
 
-func egressAllowed(t *testing.T, np *networkingv1.NetworkPolicy, nsLabels, podLabels map[string]string) bool {
-	for _, rule := range np.Spec.Egress {
-		for _, peer := range rule.To {
-			if peerMatches(t, peer, nsLabels, podLabels) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// TestVPCPolicy evaluates the VPC policy's selectors against the labels of other
-// tenants' super namespaces, the way a network plugin would.
-func TestVPCPolicy(t *testing.T) {
+// TestVPCPolicies evaluates the VPC's policies against the labels of other tenants'
+// super namespaces, the way a network plugin would, for a pod no tenant policy selects
+// and for pods the tenant's policies restrict: those keep only what the platform needs.
+func TestVPCPolicies(t *testing.T) {
 	iso := Isolation{VCNamespace: "team", VCName: "a", Network: tenancyv1alpha1.NetworkSpec{Mode: tenancyv1alpha1.NetworkVPC, AllowedTenants: []string{"b"}, AllowedEgressCIDRs: []string{"203.0.113.0/24"}}}
-	np := VPCPolicy("a-111111", "a-111111-default", "vcp-system", iso)
+	policies := VPCPolicies("a-111111", "a-111111-default", "vcp-system", iso)
+	if len(policies) != len(VPCPolicyNames) {
+		t.Fatalf("policies %v, want %v", slices.Collect(maps.Keys(policies)), VPCPolicyNames)
+	}
+	for name, np := range policies {
+		if np.Name != name || np.Namespace != "a-111111-default" || np.Labels[LabelIsolation] != "true" || np.Labels[naming.LabelTenant] != "a-111111" {
+			t.Errorf("policy %s: %+v", name, np.ObjectMeta)
+		}
+	}
 	nsOf := func(key, vcNamespace, vcName string, reach ...string) map[string]string {
 		l := map[string]string{naming.LabelTenant: key, LabelVCNamespace: vcNamespace, LabelVCName: vcName}
 		for _, r := range reach {
@@ -67,33 +91,87 @@ func TestVPCPolicy(t *testing.T) {
 		}
 		return l
 	}
+	web := map[string]string{"app": "web", naming.LabelTenant: "a-111111"}
+	ingressMarked := map[string]string{"app": "web", LabelPolicyIngress: PolicyRestricted}
+	egressMarked := map[string]string{"app": "web", LabelPolicyEgress: PolicyRestricted}
+	bothMarked := map[string]string{"app": "web", LabelPolicyIngress: PolicyRestricted, LabelPolicyEgress: PolicyRestricted}
+	type allowed struct{ in, out bool }
 	for _, tc := range []struct {
 		name     string
 		peer     map[string]string
-		in, out  bool
 		podLabel map[string]string
+		// unmarked, ingressMarked, egressMarked and bothMarked are what pods with those
+		// markers may do with the peer.
+		unmarked, inMarked, outMarked, both allowed
 	}{
-		{"own namespaces", nsOf("a-111111", "team", "a"), true, true, nil},
-		{"allowed tenant b reaches a", nsOf("b-222222", "team", "b"), true, false, nil},
-		{"tenant c that allows a is reachable from a", nsOf("c-333333", "team", "c", "a"), false, true, nil},
-		{"a tenant named b in another namespace", nsOf("b-444444", "other", "b"), false, false, nil},
-		{"a stranger", nsOf("d-555555", "team", "d"), false, false, nil},
-		{"the platform", map[string]string{corev1.LabelMetadataName: "vcp-system"}, true, true, nil},
-		{"cluster DNS", map[string]string{corev1.LabelMetadataName: "kube-system"}, false, true, map[string]string{"k8s-app": "kube-dns"}},
-		{"other kube-system pods", map[string]string{corev1.LabelMetadataName: "kube-system"}, false, false, map[string]string{"k8s-app": "metrics"}},
+		{"own namespaces", nsOf("a-111111", "team", "a"), nil,
+			allowed{true, true}, allowed{false, true}, allowed{true, false}, allowed{false, false}},
+		{"allowed tenant b reaches a", nsOf("b-222222", "team", "b"), nil,
+			allowed{true, false}, allowed{false, false}, allowed{true, false}, allowed{false, false}},
+		{"tenant c that allows a is reachable from a", nsOf("c-333333", "team", "c", "a"), nil,
+			allowed{false, true}, allowed{false, true}, allowed{false, false}, allowed{false, false}},
+		{"a tenant named b in another namespace", nsOf("b-444444", "other", "b"), nil,
+			allowed{}, allowed{}, allowed{}, allowed{}},
+		{"a stranger", nsOf("d-555555", "team", "d"), nil,
+			allowed{}, allowed{}, allowed{}, allowed{}},
+		{"a stranger's pod labelled like a's", nsOf("d-555555", "team", "d"), web,
+			allowed{}, allowed{}, allowed{}, allowed{}},
+		{"the platform, whatever the tenant's policies", map[string]string{corev1.LabelMetadataName: "vcp-system"}, nil,
+			allowed{true, true}, allowed{true, true}, allowed{true, true}, allowed{true, true}},
+		{"cluster DNS, whatever the tenant's policies", map[string]string{corev1.LabelMetadataName: "kube-system"}, map[string]string{"k8s-app": "kube-dns"},
+			allowed{false, true}, allowed{false, true}, allowed{false, true}, allowed{false, true}},
+		{"other kube-system pods", map[string]string{corev1.LabelMetadataName: "kube-system"}, map[string]string{"k8s-app": "metrics"},
+			allowed{}, allowed{}, allowed{}, allowed{}},
 	} {
-		if got := ingressAllowed(t, np, tc.peer); got != tc.in {
-			t.Errorf("%s: ingress allowed = %v, want %v", tc.name, got, tc.in)
-		}
-		if got := egressAllowed(t, np, tc.peer, tc.podLabel); got != tc.out {
-			t.Errorf("%s: egress allowed = %v, want %v", tc.name, got, tc.out)
+		for _, pod := range []struct {
+			what   string
+			labels map[string]string
+			want   allowed
+		}{{"unmarked", web, tc.unmarked}, {"ingress-marked", ingressMarked, tc.inMarked}, {"egress-marked", egressMarked, tc.outMarked}, {"marked both ways", bothMarked, tc.both}} {
+			inIsolated, in := vpcAllows(t, policies, pod.labels, false, tc.peer, tc.podLabel)
+			outIsolated, out := vpcAllows(t, policies, pod.labels, true, tc.peer, tc.podLabel)
+			if !inIsolated || !outIsolated {
+				t.Errorf("%s pod: isolated for ingress %v, egress %v: the base policy must isolate every pod both ways", pod.what, inIsolated, outIsolated)
+			}
+			if got := (allowed{in, out}); got != pod.want {
+				t.Errorf("%s, %s pod: (ingress, egress) allowed = %v, want %v", tc.name, pod.what, got, pod.want)
+			}
 		}
 	}
-	if last := np.Spec.Egress[len(np.Spec.Egress)-1]; len(last.To) != 1 || last.To[0].IPBlock == nil || last.To[0].IPBlock.CIDR != "203.0.113.0/24" {
+	// A tenant deny-all-ingress policy marks the pod, and the intra-tenant policy leaves it.
+	denyAll := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny", Namespace: "default"}, Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
+	tenantPod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "default", Labels: map[string]string{"app": "web"}}}
+	superLabels := SuperPodLabels("a-111111", tenantPod, []*networkingv1.NetworkPolicy{denyAll})
+	if superLabels[LabelPolicyIngress] != PolicyRestricted {
+		t.Fatalf("a deny-all-ingress policy did not mark the pod: %v", superLabels)
+	}
+	intra, err := metav1.LabelSelectorAsSelector(&policies[VPCIngressPolicyName].Spec.PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if intra.Matches(labels.Set(superLabels)) {
+		t.Errorf("%s still selects the pod a deny-all-ingress policy selects: %v", VPCIngressPolicyName, superLabels)
+	}
+	if _, in := vpcAllows(t, policies, superLabels, false, nsOf("a-111111", "team", "a"), nil); in {
+		t.Error("the tenant's own pods still reach a pod its deny-all-ingress policy selects")
+	}
+	if _, in := vpcAllows(t, policies, superLabels, false, map[string]string{corev1.LabelMetadataName: "vcp-system"}, nil); !in {
+		t.Error("the platform no longer reaches a pod a tenant policy selects")
+	}
+
+	egress := policies[VPCEgressPolicyName].Spec.Egress
+	if last := egress[len(egress)-1]; len(last.To) != 1 || last.To[0].IPBlock == nil || last.To[0].IPBlock.CIDR != "203.0.113.0/24" {
 		t.Errorf("allowed egress CIDR missing: %+v", last)
 	}
-	if VPCPolicy("k", "ns", "vcp-system", Isolation{Network: tenancyv1alpha1.NetworkSpec{Mode: tenancyv1alpha1.NetworkOpen}}) != nil {
-		t.Error("Open mode got a policy")
+	for _, rule := range policies[VPCPolicyName].Spec.Egress {
+		for _, peer := range rule.To {
+			if peer.IPBlock != nil {
+				t.Errorf("the base policy lets a tenant-restricted pod out to %s", peer.IPBlock.CIDR)
+			}
+		}
+	}
+	if VPCPolicies("k", "ns", "vcp-system", Isolation{Network: tenancyv1alpha1.NetworkSpec{Mode: tenancyv1alpha1.NetworkOpen}}) != nil {
+		t.Error("Open mode got policies")
 	}
 }
 

@@ -67,7 +67,9 @@ func MirroredNamespaceLabels(tenantLabels map[string]string) map[string]string {
 //     namespaces (and, for egress, the allowed CIDRs): NetworkPolicies add up, so a
 //     tenant policy must not open what the VPC policy closes. Ingress ipBlocks stay: they
 //     let outside addresses reach the tenant's own pods, and other tenants' pods are held
-//     back by their own VPC policy's egress.
+//     back by their own VPC policy's egress;
+//   - policyTypes are made explicit (upstream's defaulting), so that dropping egress
+//     rules never changes which directions the policy isolates.
 func SuperNetworkPolicy(tenantKey string, tenantNP *networkingv1.NetworkPolicy, iso Isolation) *networkingv1.NetworkPolicy {
 	vpc := iso.Network.Mode != tenancyv1alpha1.NetworkOpen
 	superNP := &networkingv1.NetworkPolicy{ObjectMeta: SuperMeta(tenantKey, &tenantNP.ObjectMeta), Spec: *tenantNP.Spec.DeepCopy()}
@@ -108,6 +110,15 @@ func SuperNetworkPolicy(tenantKey string, tenantNP *networkingv1.NetworkPolicy, 
 		egress = append(egress, rule)
 	}
 	superNP.Spec.Egress = egress
+	// The directions the tenant's policy isolates stay, even when clipping left it no
+	// egress rule (without policyTypes that would stop it isolating egress): they are
+	// what the pod's markers say (PolicyMarkers).
+	if len(superNP.Spec.PolicyTypes) == 0 {
+		superNP.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		if _, isolatesEgress := PolicyDirections(&tenantNP.Spec); isolatesEgress {
+			superNP.Spec.PolicyTypes = append(superNP.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+		}
+	}
 	return superNP
 }
 

@@ -157,6 +157,19 @@ func TestSuperNetworkPolicy(t *testing.T) {
 		}
 	}
 
+	// Without policyTypes, a policy whose only egress rule is clipped away still isolates
+	// egress (deny all), as the tenant's does upstream and as the pod's markers say.
+	defaulted := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "out", Namespace: "shop"}, Spec: networkingv1.NetworkPolicySpec{
+		Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{ipBlock("198.51.100.0/24")}}},
+	}}
+	if got := SuperNetworkPolicy(key, defaulted, iso); len(got.Spec.Egress) != 0 ||
+		!reflect.DeepEqual(got.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}) {
+		t.Errorf("clipped policy without policyTypes: egress %+v, policy types %v, want none and [Ingress Egress]", got.Spec.Egress, got.Spec.PolicyTypes)
+	}
+	if got := SuperNetworkPolicy(key, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "in"}}, iso); !reflect.DeepEqual(got.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) {
+		t.Errorf("policy without policyTypes or egress rules: policy types %v, want [Ingress]", got.Spec.PolicyTypes)
+	}
+
 	// In Open mode there is no VPC to keep: IP blocks and open rules stay; namespace
 	// selectors are still the tenant's own.
 	iso.Network.Mode = tenancyv1alpha1.NetworkOpen

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
@@ -68,14 +69,16 @@ func TokenServiceAccount(tenantPod *corev1.Pod) (sa string, ok bool) {
 // SuperPod returns the super-cluster pod for a tenant pod of the tenant with key
 // tenantKey: same name, in the tenant namespace's super namespace, stamped with its
 // identity, with the tenant's isolation forced and everything that only means something
-// in the tenant (owners, finalizers, node, service account) taken out or rewritten.
-func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation) *corev1.Pod {
+// in the tenant (owners, finalizers, node, service account) taken out or rewritten. Its
+// labels are SuperPodLabels: tenantPolicies are the NetworkPolicies of the tenant pod's
+// namespace.
+func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation, tenantPolicies []*networkingv1.NetworkPolicy) *corev1.Pod {
 	superPod := &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        tenantPod.Name,
 			Namespace:   naming.SuperNamespace(tenantKey, tenantPod.Namespace),
-			Labels:      maps.Clone(tenantPod.Labels),
+			Labels:      SuperPodLabels(tenantKey, tenantPod, tenantPolicies),
 			Annotations: maps.Clone(tenantPod.Annotations),
 		},
 		Spec: *tenantPod.Spec.DeepCopy(),

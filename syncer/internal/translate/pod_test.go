@@ -45,7 +45,7 @@ func TestSuperPod(t *testing.T) {
 		Tolerations: []corev1.Toleration{{Key: "gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}}
 	in := tenantPod()
 	before := in.DeepCopy()
-	got := SuperPod("shop-a1b2c3", in, iso)
+	got := SuperPod("shop-a1b2c3", in, iso, nil)
 
 	if got.Namespace != naming.SuperNamespace("shop-a1b2c3", "shop") || got.Name != "web-1" {
 		t.Errorf("placed at %s/%s", got.Namespace, got.Name)
@@ -100,7 +100,7 @@ func TestSuperPod(t *testing.T) {
 func TestSuperPodWithoutIsolation(t *testing.T) {
 	in := tenantPod()
 	in.Spec.ServiceAccountName = ""
-	got := SuperPod("t-000000", in, Isolation{})
+	got := SuperPod("t-000000", in, Isolation{}, nil)
 	if got.Spec.RuntimeClassName != nil {
 		t.Error("a runtime class appeared without isolation")
 	}
@@ -112,7 +112,7 @@ func TestSuperPodWithoutIsolation(t *testing.T) {
 	}
 	// The pool's toleration is not added twice when the tenant already has it.
 	in.Spec.Tolerations = []corev1.Toleration{{Key: tenancyv1alpha1.NodePoolLabel, Operator: corev1.TolerationOpEqual, Value: "p", Effect: corev1.TaintEffectNoSchedule}}
-	if got := SuperPod("t-000000", in, Isolation{NodePool: "p"}); len(got.Spec.Tolerations) != 1 {
+	if got := SuperPod("t-000000", in, Isolation{NodePool: "p"}, nil); len(got.Spec.Tolerations) != 1 {
 		t.Errorf("tolerations %v: want the pool's once", got.Spec.Tolerations)
 	}
 }
@@ -152,7 +152,7 @@ func TestSuperPodTenantReferences(t *testing.T) {
 			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "b"}},
 		}}}},
 	)
-	got := SuperPod("t-000000", in, Isolation{}).Spec
+	got := SuperPod("t-000000", in, Isolation{}, nil).Spec
 
 	wantEnv := []corev1.EnvVar{
 		{Name: "NS", Value: "shop"},
