@@ -27,12 +27,18 @@ type Options struct {
 	// FailFastGrace is how long a pod may fail before its workload is Degraded
 	// (health.DefaultFailFastGrace when zero; negative means no grace).
 	FailFastGrace time.Duration
-	// Interval between health checks; default 500ms.
+	// Interval is the longest time between two health checks (a change of a watched
+	// workload brings the next one forward); default 500ms.
 	Interval time.Duration
 	// KeepRevisions is how many revisions are kept; default 10.
 	KeepRevisions int
 	// Atomic re-applies the previous revision when the deploy ends Degraded or timed out.
+	// That re-application does not pin the application (a rollback someone asked for
+	// does).
 	Atomic bool
+	// Unpin lets a deploy replace a revision a rollback pinned. Without it a deploy to a
+	// pinned application fails with a *PinnedError before anything is changed.
+	Unpin bool
 	// NoWait returns after applying, without waiting for health (dependencies are
 	// applied in order, not waited for).
 	NoWait bool
@@ -85,6 +91,10 @@ type Result struct {
 	RolledBack int `json:"rolledBack,omitempty"`
 	// RollbackRevision is the revision that re-application wrote.
 	RollbackRevision int `json:"rollbackRevision,omitempty"`
+	// Unpinned is the pin this deploy cleared (Options.Unpin), nil when there was none.
+	Unpinned *Pin `json:"unpinned,omitempty"`
+	// Retained are the objects no longer rendered that the deploy kept and tracks.
+	Retained []Ref `json:"retained,omitempty"`
 	// AppliedSeconds is how long applying (and waiting for dependencies) took;
 	// Seconds the whole deploy, health wait included.
 	AppliedSeconds float64 `json:"appliedSeconds,omitempty"`
@@ -96,12 +106,29 @@ type Result struct {
 // (or one is Degraded, or the progress deadline passes). With opts.Atomic a deploy that
 // ends Degraded or timed out re-applies the previous revision.
 func (c *Cluster) Deploy(ctx context.Context, rel *Release, opts Options) (*Result, error) {
-	return c.deploy(ctx, rel, opts, 0)
+	return c.deploy(ctx, rel, opts, 0, false)
 }
 
-// Rollback re-applies revision `to` (0: the one before the newest) as a new revision,
-// pinned until the next deploy, and waits like Deploy.
+// PinnedError is the error of a deploy to an application a rollback pinned, without
+// Options.Unpin. Nothing was changed.
+type PinnedError struct {
+	Target string
+	App    string
+	Pin    Pin
+}
+
+func (e *PinnedError) Error() string {
+	return fmt.Sprintf("%s on %s is %s; deploying would replace it (unpin it explicitly to deploy)", e.App, e.Target, e.Pin.String())
+}
+
+// Rollback re-applies revision `to` (0: the one before the newest) as a new revision
+// that pins the application (a deploy needs Options.Unpin to replace it), and waits
+// like Deploy.
 func (c *Cluster) Rollback(ctx context.Context, app, namespace string, to int, opts Options) (*Result, error) {
+	return c.rollback(ctx, app, namespace, to, opts, true)
+}
+
+func (c *Cluster) rollback(ctx context.Context, app, namespace string, to int, opts Options, pin bool) (*Result, error) {
 	h, err := c.History(ctx, app, namespace)
 	if err != nil {
 		return nil, err
@@ -119,12 +146,15 @@ func (c *Cluster) Rollback(ctx context.Context, app, namespace string, to int, o
 	if i < 0 {
 		return nil, fmt.Errorf("%s has no revision %d (kept: %s)", app, to, revisionNumbers(h))
 	}
+	if h[i].Status == RevisionDeleted {
+		return nil, fmt.Errorf("revision %d of %s records a delete: nothing to re-apply", to, app)
+	}
 	objs, err := h[i].Objects()
 	if err != nil {
 		return nil, err
 	}
 	opts.Atomic = false
-	return c.deploy(ctx, &Release{App: app, Namespace: namespace, Objects: objs, Components: h[i].Components, Digest: h[i].Digest}, opts, to)
+	return c.deploy(ctx, &Release{App: app, Namespace: namespace, Objects: objs, Components: h[i].Components, Digest: h[i].Digest}, opts, to, pin)
 }
 
 func revisionNumbers(h []*Revision) string {
@@ -138,7 +168,9 @@ func revisionNumbers(h []*Revision) string {
 	return s
 }
 
-func (c *Cluster) deploy(ctx context.Context, rel *Release, opts Options, rollbackOf int) (*Result, error) {
+// deploy applies rel; rollbackOf is the revision a rollback re-applies (0 for a
+// deploy) and pin whether that rollback pins the application.
+func (c *Cluster) deploy(ctx context.Context, rel *Release, opts Options, rollbackOf int, pin bool) (*Result, error) {
 	start := time.Now()
 	objs := withNamespace(rel)
 	// Resolve every object's scope first: a kind unknown to the server that no CRD of
@@ -148,23 +180,39 @@ func (c *Cluster) deploy(ctx context.Context, rel *Release, opts Options, rollba
 			return nil, fmt.Errorf("%s: %w", RefOf(u), err)
 		}
 	}
-	prev, err := c.latest(ctx, rel.App, rel.Namespace)
+	hist, err := c.History(ctx, rel.App, rel.Namespace)
 	if err != nil {
 		return nil, err
+	}
+	var prev *Revision
+	if len(hist) > 0 {
+		prev = hist[len(hist)-1]
+	}
+	rev := &Revision{Number: 1, Digest: rel.Digest, User: opts.User, Time: start, Status: RevisionApplying,
+		RollbackOf: rollbackOf, Pinned: pin, Components: rel.Components}
+	if p := prev.Pin(); p != nil && rollbackOf == 0 {
+		if !opts.Unpin {
+			return nil, &PinnedError{Target: c.Name, App: rel.App, Pin: *p}
+		}
+		rev.Unpinned = p
 	}
 	manifests, err := render.YAML(rel.Objects)
 	if err != nil {
 		return nil, err
 	}
-	rev := &Revision{Number: 1, Digest: rel.Digest, User: opts.User, Time: start, Status: RevisionApplying,
-		RollbackOf: rollbackOf, Pinned: rollbackOf > 0, Components: rel.Components}
 	if prev != nil {
 		rev.Number = prev.Number + 1
 	}
 	for _, u := range objs {
 		rev.Inventory = append(rev.Inventory, RefOf(u))
 	}
-	res := &Result{Target: c.Name, Revision: rev.Number}
+	// What prune will delete, and what it keeps: the kept objects stay tracked as
+	// retained (while they exist), so that a later opt-in still deletes them.
+	prune, kept := pruneSet(prev.tracked(), objs, opts)
+	if rev.Retained, err = c.existing(ctx, kept); err != nil {
+		return nil, err
+	}
+	res := &Result{Target: c.Name, Revision: rev.Number, Unpinned: rev.Unpinned, Retained: rev.Retained}
 
 	// The namespace first: the revision lives in it.
 	nsObj, others := splitNamespace(objs, rel.Namespace)
@@ -188,18 +236,17 @@ func (c *Cluster) deploy(ctx context.Context, rel *Release, opts Options, rollba
 	if stopped != nil {
 		st, msg, res.Objects = stopped.Status, stopped.Message, stopped.Objects
 		if stopped.TimedOut {
-			msg = "progress deadline exceeded waiting for dependencies: " + msg
+			msg = "waiting for dependencies: " + TimeoutMessage(opts.deadline(), stopped.Objects)
 		}
 	}
 	res.AppliedSeconds = time.Since(start).Seconds()
 	defer func() { res.Seconds = time.Since(start).Seconds() }()
 	if prev != nil && st == "" {
-		prune, _ := pruneSet(prev.Inventory, objs, opts)
 		if res.Pruned, err = c.deleteAll(ctx, prune); err != nil {
 			return fail(err)
 		}
 	}
-	if err := c.trimHistory(ctx, rel.App, rel.Namespace, opts.keep()); err != nil {
+	if err := c.trimHistory(ctx, rel.App, rel.Namespace, hist, opts.keep()); err != nil {
 		return fail(err)
 	}
 	if st == "" && !opts.NoWait {
@@ -210,7 +257,7 @@ func (c *Cluster) deploy(ctx context.Context, rel *Release, opts Options, rollba
 		}
 		st, msg, res.Objects = snap.Status, snap.Message, snap.Objects
 		if snap.TimedOut {
-			msg = "progress deadline exceeded: " + msg
+			msg = TimeoutMessage(opts.deadline(), snap.Objects)
 		}
 	}
 	if st == "" {
@@ -228,7 +275,7 @@ func (c *Cluster) deploy(ctx context.Context, rel *Release, opts Options, rollba
 		return res, err
 	}
 	if opts.Atomic && st != health.Healthy && !opts.NoWait && prev != nil {
-		rb, err := c.Rollback(ctx, rel.App, rel.Namespace, prev.Number, opts)
+		rb, err := c.rollback(ctx, rel.App, rel.Namespace, prev.Number, opts, false)
 		if err != nil {
 			return res, fmt.Errorf("atomic: roll back to revision %d: %w", prev.Number, err)
 		}
@@ -479,23 +526,41 @@ func (c *Cluster) DeletePlan(ctx context.Context, app, namespace string, opts Op
 	if err != nil || prev == nil {
 		return nil, nil, err
 	}
-	prune, kept := pruneSet(prev.Inventory, nil, opts)
-	for _, ref := range prune {
-		live, err := c.get(ctx, ref)
-		if err != nil {
-			return nil, nil, err
-		}
-		if live != nil {
-			del = append(del, ref)
-		}
+	prune, kept := pruneSet(prev.tracked(), nil, opts)
+	if del, err = c.existing(ctx, prune); err != nil {
+		return nil, nil, err
+	}
+	if kept, err = c.existing(ctx, kept); err != nil {
+		return nil, nil, err
 	}
 	return del, kept, nil
 }
 
-// Delete deletes the objects of app's inventory (see DeletePlan) and, unless its
-// namespace is kept and holds them, its revisions.
+// existing returns the objects of refs that exist.
+func (c *Cluster) existing(ctx context.Context, refs []Ref) ([]Ref, error) {
+	var out []Ref
+	for _, ref := range refs {
+		live, err := c.get(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if live != nil {
+			out = append(out, ref)
+		}
+	}
+	return out, nil
+}
+
+// Delete deletes the objects app tracks (see DeletePlan) and its revisions. When it
+// keeps objects (claims, namespaces without the opt-in) and the application's
+// namespace stays, one revision with outcome Deleted is left that retains them: status
+// shows them, and a later delete with the opt-in (or a deploy) still finds them.
 func (c *Cluster) Delete(ctx context.Context, app, namespace string, opts Options) ([]Ref, error) {
-	del, _, err := c.DeletePlan(ctx, app, namespace, opts)
+	prev, err := c.latest(ctx, app, namespace)
+	if err != nil || prev == nil {
+		return nil, err
+	}
+	del, kept, err := c.DeletePlan(ctx, app, namespace, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -503,6 +568,16 @@ func (c *Cluster) Delete(ctx context.Context, app, namespace string, opts Option
 	if err != nil {
 		return deleted, err
 	}
-	err = c.kube.CoreV1().Secrets(namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: LabelApplication + "=" + app})
+	selector := LabelApplication + "=" + app
+	namespaceStays := !slices.ContainsFunc(deleted, func(r Ref) bool { return r.Group == "" && r.Kind == "Namespace" && r.Name == namespace })
+	if len(kept) > 0 && namespaceStays {
+		tomb := &Revision{Number: prev.Number + 1, User: opts.User, Time: time.Now(), Status: RevisionDeleted,
+			Message: fmt.Sprintf("deleted %d object(s), retained %d", len(deleted), len(kept)), Retained: kept}
+		if err := c.writeRevision(ctx, app, namespace, tomb, nil); err != nil {
+			return deleted, err
+		}
+		selector += "," + LabelRevision + "!=" + fmt.Sprint(tomb.Number)
+	}
+	err = c.kube.CoreV1().Secrets(namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: selector})
 	return deleted, ignoreNotFound(err)
 }

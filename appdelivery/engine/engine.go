@@ -29,9 +29,18 @@
 // dependencies, the digest of the inputs, who deployed and when, and the outcome. The
 // newest revision's inventory is what the next deploy prunes against: only objects it
 // lists and the new one does not are deleted, never PersistentVolumeClaims or Namespaces
-// unless Options.PruneClaims or PruneNamespaces say so (a kept object leaves the
-// inventory: vcapp no longer manages it). The last Options.KeepRevisions (default 10)
-// revisions are kept.
+// unless Options.PruneClaims or PruneNamespaces say so. A kept object is recorded as
+// retained in the new revision (while it exists), so a later deploy or delete with the
+// opt-in still deletes it; a delete that keeps objects leaves one revision, outcome
+// Deleted, retaining them. The last Options.KeepRevisions (default 10) revisions are
+// kept.
+//
+// # Pins
+//
+// A rollback pins the application to the revision it re-applied: the rollback's
+// revision says so (which revision, who, when). A deploy over a pin fails with a
+// *PinnedError, changing nothing, unless Options.Unpin; the revision it writes then
+// records the pin it cleared. An atomic deploy's automatic rollback does not pin.
 package engine
 
 import (

@@ -1,11 +1,15 @@
 package engine
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -171,6 +175,19 @@ func TestEngine(t *testing.T) {
 		if _, err := kube.CoreV1().PersistentVolumeClaims("demo").Get(ctx, "data", metav1.GetOptions{}); err != nil {
 			t.Errorf("the claim: %v", err)
 		}
+		// The kept claim is still tracked: retained by the revision, shown by status,
+		// kept again by the next plan.
+		if len(res.Retained) != 1 || res.Retained[0].Kind != "PersistentVolumeClaim" {
+			t.Errorf("retained %v, want the claim", res.Retained)
+		}
+		st, err := c.Status(ctx, "demo", "demo", opts)
+		if err != nil || len(st.Retained) != 1 || st.Retained[0].Name != "data" || len(st.Revision.Inventory) != 3 {
+			t.Errorf("status: retained %v, inventory %v, %v", st.Retained, st.Revision.Inventory, err)
+		}
+		plan, err := c.Plan(ctx, release(t, cmV2, secretV2), opts)
+		if err != nil || len(plan.Kept) != 1 || plan.Kept[0].Name != "data" || plan.HasChanges() {
+			t.Errorf("plan after keeping the claim: kept %v, changes %v, %v", plan.Kept, plan.Changes, err)
+		}
 	})
 
 	t.Run("at most KeepRevisions revisions; rollback re-applies one as a new, pinned revision", func(t *testing.T) {
@@ -190,6 +207,13 @@ func TestEngine(t *testing.T) {
 		if len(h) != 3 || h[0].Number != 2 || h[2].RollbackOf != 2 || !h[2].Pinned {
 			t.Errorf("history after rollback: %+v", h)
 		}
+		if p := h[2].Pin(); p == nil || p.Revision != 2 || p.ByRevision != 4 || p.User != "tester" || p.Time.IsZero() {
+			t.Errorf("pin: %+v", p)
+		}
+		// The claim is back in the inventory, no longer retained.
+		if len(h[2].Retained) != 0 || !slices.ContainsFunc(h[2].Inventory, func(r Ref) bool { return r.Kind == "PersistentVolumeClaim" }) {
+			t.Errorf("rollback's inventory %v, retained %v", h[2].Inventory, h[2].Retained)
+		}
 		cm, _ := kube.CoreV1().ConfigMaps("demo").Get(ctx, "settings", metav1.GetOptions{})
 		if cm.Data["level"] != "debug" {
 			t.Errorf("ConfigMap after rollback to 2: %v", cm.Data)
@@ -199,19 +223,85 @@ func TestEngine(t *testing.T) {
 		}
 	})
 
-	t.Run("a workload that never gets healthy times out", func(t *testing.T) {
+	t.Run("a pinned application is deployed to only with Unpin, which is recorded", func(t *testing.T) {
+		plan, err := c.Plan(ctx, release(t, cmV2, secretV2, deploy), opts)
+		if err != nil || plan.Pin == nil || plan.Pin.Revision != 2 {
+			t.Fatalf("plan of a pinned application: pin %+v, %v", plan.Pin, err)
+		}
+		_, err = c.Deploy(ctx, release(t, cmV2, secretV2, deploy), opts)
+		var pinned *PinnedError
+		if !errors.As(err, &pinned) || pinned.Pin.ByRevision != 4 || !strings.Contains(err.Error(), "pinned to revision 2 by rollback revision 4 (tester at ") {
+			t.Fatalf("deploy over the pin: %v", err)
+		}
+		if _, err := kube.AppsV1().Deployments("demo").Get(ctx, "web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("a refused deploy created the Deployment: %v", err)
+		}
+		if h, _ := c.History(ctx, "demo", "demo"); h[len(h)-1].Number != 4 {
+			t.Errorf("a refused deploy wrote revision %d", h[len(h)-1].Number)
+		}
+	})
+
+	t.Run("a workload that never gets healthy times out, naming it", func(t *testing.T) {
 		o := opts
 		o.ProgressDeadline = 2 * time.Second
+		o.Unpin = true
 		res, err := c.Deploy(ctx, release(t, cmV2, secretV2, deploy), o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Status != health.Progressing || !strings.Contains(res.Message, "progress deadline exceeded") || !strings.Contains(res.Message, "Deployment demo/web") {
+		if res.Status != health.Progressing || !strings.Contains(res.Message, "progress deadline (2s) exceeded; not healthy: Deployment demo/web Progressing (") {
 			t.Errorf("deploy without controllers: %+v", res)
 		}
-		st, err := c.Status(ctx, "demo", "demo", opts)
+		if res.Unpinned == nil || res.Unpinned.ByRevision != 4 {
+			t.Errorf("the deploy did not record the pin it cleared: %+v", res.Unpinned)
+		}
+		if h, _ := c.History(ctx, "demo", "demo"); h[len(h)-1].Unpinned == nil || h[len(h)-1].Pinned {
+			t.Errorf("revision %d: unpinned %+v, pinned %v", h[len(h)-1].Number, h[len(h)-1].Unpinned, h[len(h)-1].Pinned)
+		}
+		st, err := c.WaitStatus(ctx, "demo", "demo", Options{ProgressDeadline: time.Second})
+		if err != nil || !st.TimedOut || !strings.Contains(st.Message, "progress deadline (1s) exceeded; not healthy: Deployment demo/web") {
+			t.Errorf("status --wait: %+v, %v", st, err)
+		}
+		st, err = c.Status(ctx, "demo", "demo", opts)
 		if err != nil || st.Revision.Status != RevisionTimeout {
 			t.Errorf("status: %+v, %v", st, err)
+		}
+	})
+
+	t.Run("a wait sees a rollout end when it happens, not an interval later", func(t *testing.T) {
+		ref := Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "demo", Name: "web"}
+		o := opts
+		o.Interval = time.Minute // polling alone would see the end a minute later
+		type waited struct {
+			snap Snapshot
+			err  error
+		}
+		done := make(chan waited, 1)
+		checks := make(chan struct{}, 100)
+		o.Progress = func(Snapshot) { checks <- struct{}{} }
+		go func() {
+			snap, err := c.Wait(ctx, "demo", []Ref{ref}, time.Now().Add(30*time.Second), o)
+			done <- waited{snap, err}
+		}()
+		<-checks // the first check: Progressing (no controller)
+		// What the Deployment controller would write at the end of the rollout.
+		d, err := kube.AppsV1().Deployments("demo").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1}
+		start := time.Now()
+		if _, err := kube.AppsV1().Deployments("demo").UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case w := <-done:
+			if w.err != nil || w.snap.Status != health.Healthy {
+				t.Errorf("wait: %+v, %v", w.snap, w.err)
+			}
+			t.Logf("healthy seen %s after the status write", time.Since(start).Round(time.Millisecond))
+		case <-time.After(10 * time.Second):
+			t.Fatal("the wait did not see the Deployment become healthy within 10s")
 		}
 	})
 
@@ -224,7 +314,8 @@ func TestEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(del) != 3 || len(kept) != 1 || kept[0].Kind != "Namespace" {
+		// The claim left the inventory two deploys ago, and is still tracked.
+		if len(del) != 3 || len(kept) != 2 || kept[0].Kind != "Namespace" || kept[1].Kind != "PersistentVolumeClaim" {
 			t.Errorf("delete plan: delete %v, keep %v", del, kept)
 		}
 		deleted, err := c.Delete(ctx, "demo", "demo", opts)
@@ -234,8 +325,34 @@ func TestEngine(t *testing.T) {
 		if _, err := kube.CoreV1().ConfigMaps("demo").Get(ctx, "other", metav1.GetOptions{}); err != nil {
 			t.Errorf("a ConfigMap not in the inventory: %v", err)
 		}
+		h, err := c.History(ctx, "demo", "demo")
+		if err != nil || len(h) != 1 || h[0].Status != RevisionDeleted || len(h[0].Retained) != 2 || len(h[0].Inventory) != 0 {
+			t.Fatalf("revisions left: %+v, %v", h, err)
+		}
+		st, err := c.Status(ctx, "demo", "demo", opts)
+		if err != nil || st.Status != health.Missing || len(st.Retained) != 2 {
+			t.Errorf("status after delete: %+v, %v", st, err)
+		}
+	})
+
+	t.Run("a later delete with the opt-in deletes what was retained", func(t *testing.T) {
+		o := opts
+		o.PruneClaims = true
+		deleted, err := c.Delete(ctx, "demo", "demo", o)
+		if err != nil || len(deleted) != 1 || deleted[0].Kind != "PersistentVolumeClaim" {
+			t.Fatalf("delete --prune-claims: %v, %v", deleted, err)
+		}
+		// No controllers: the claim's protection finalizer stays, the claim is terminating.
+		if pvc, err := kube.CoreV1().PersistentVolumeClaims("demo").Get(ctx, "data", metav1.GetOptions{}); !apierrors.IsNotFound(err) && (err != nil || pvc.DeletionTimestamp == nil) {
+			t.Errorf("the retained claim is not being deleted: %v", err)
+		}
+		o.PruneNamespaces = true
+		deleted, err = c.Delete(ctx, "demo", "demo", o)
+		if err != nil || len(deleted) != 1 || deleted[0].Kind != "Namespace" {
+			t.Fatalf("delete --prune-namespaces: %v, %v", deleted, err)
+		}
 		if h, err := c.History(ctx, "demo", "demo"); err != nil || len(h) != 0 {
-			t.Errorf("revisions left: %d, %v", len(h), err)
+			t.Errorf("revisions left: %+v, %v", h, err)
 		}
 	})
 }

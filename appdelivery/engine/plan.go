@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/pmezard/go-difflib/difflib"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -41,8 +44,13 @@ type Plan struct {
 	Target  string          `json:"target"`
 	Changes []PlannedChange `json:"changes"`
 	// Kept are objects of the previous inventory no longer rendered that a deploy does
-	// not delete (claims and namespaces without the opt-in).
+	// not delete (claims and namespaces without the opt-in); it keeps tracking them.
 	Kept []Ref `json:"kept,omitempty"`
+	// Pin is the rollback pin a deploy would clear, nil when the application is not
+	// pinned there.
+	Pin *Pin `json:"pin,omitempty"`
+	// Seconds is how long planning took.
+	Seconds float64 `json:"seconds,omitempty"`
 }
 
 // Count returns how many changes have action a.
@@ -63,22 +71,48 @@ func (p *Plan) HasChanges() bool { return p.Count(Create)+p.Count(Change)+p.Coun
 // dry run and compared with the live one; objects of the newest revision's inventory
 // that rel no longer renders would be deleted.
 func (c *Cluster) Plan(ctx context.Context, rel *Release, opts Options) (*Plan, error) {
+	start := time.Now()
 	plan := &Plan{Target: c.Name}
+	defer func() { plan.Seconds = time.Since(start).Seconds() }()
 	objs := withNamespace(rel)
-	for _, desired := range objs {
-		ch, err := c.planObject(ctx, desired, rel.Namespace)
-		if err != nil {
-			return nil, err
+	// An object in a namespace that does not exist yet is new, and the server would
+	// answer its dry run with NotFound: one read of the namespace spares a read and a
+	// dry run per object (a first deploy to a fleet).
+	missing, err := c.missingNamespaces(ctx, objs, rel.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	// Every other object is a read and a dry-run apply: a few at once, as apply does.
+	plan.Changes = make([]PlannedChange, len(objs))
+	errs := make([]error, len(objs))
+	sem := make(chan struct{}, applyParallelism)
+	var wg sync.WaitGroup
+	for i, desired := range objs {
+		if ns := desired.GetNamespace(); ns != "" && missing[ns] {
+			ref := RefOf(desired)
+			plan.Changes[i] = PlannedChange{Ref: ref, Action: Create, Diff: diff(nil, normalize(desired, nil), ref)}
+			continue
 		}
-		plan.Changes = append(plan.Changes, ch)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			plan.Changes[i], errs[i] = c.planObject(ctx, desired, rel.Namespace)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	prev, err := c.latest(ctx, rel.App, rel.Namespace)
 	if err != nil {
 		return nil, err
 	}
 	if prev != nil {
-		prune, kept := pruneSet(prev.Inventory, objs, opts)
-		plan.Kept = kept
+		plan.Pin = prev.Pin()
+		prune, kept := pruneSet(prev.tracked(), objs, opts)
+		if plan.Kept, err = c.existing(ctx, kept); err != nil {
+			return nil, err
+		}
 		for _, ref := range prune {
 			live, err := c.get(ctx, ref)
 			if err != nil {
@@ -91,6 +125,38 @@ func (c *Cluster) Plan(ctx context.Context, rel *Release, opts Options) (*Plan, 
 		}
 	}
 	return plan, nil
+}
+
+// missingNamespaces returns the namespaces of objs' namespaced objects (namespace for
+// those without one) that do not exist. A custom kind the cluster does not know yet is
+// left to planObject.
+func (c *Cluster) missingNamespaces(ctx context.Context, objs []*unstructured.Unstructured, namespace string) (map[string]bool, error) {
+	missing := map[string]bool{}
+	checked := map[string]bool{}
+	for _, u := range objs {
+		m, err := c.mapping(u.GroupVersionKind())
+		if err != nil || m.Scope.Name() != meta.RESTScopeNameNamespace {
+			continue
+		}
+		ns := u.GetNamespace()
+		if ns == "" {
+			ns = namespace
+		}
+		if checked[ns] {
+			continue
+		}
+		checked[ns] = true
+		_, err = c.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			missing[ns] = true
+		case apierrors.IsForbidden(err):
+			// Not allowed to read namespaces: every object gets its own dry run.
+		case err != nil:
+			return nil, fmt.Errorf("get namespace %s: %w", ns, err)
+		}
+	}
+	return missing, nil
 }
 
 // planObject dry-runs the apply of desired and compares the result with the live object.

@@ -34,9 +34,11 @@ const (
 	annMessage    = "apps.vcp.dev/message"
 	annRollbackOf = "apps.vcp.dev/rollback-of"
 	annPinned     = "apps.vcp.dev/pinned"
+	annUnpinned   = "apps.vcp.dev/unpinned"
 
 	keyManifests  = "manifests.yaml.gz"
 	keyInventory  = "inventory.json"
+	keyRetained   = "retained.json"
 	keyComponents = "components.json"
 )
 
@@ -51,11 +53,64 @@ type Revision struct {
 	Message string `json:"message,omitempty"`
 	// RollbackOf is the revision this one re-applied, 0 for a deploy.
 	RollbackOf int `json:"rollbackOf,omitempty"`
-	// Pinned marks a rollback: the application stays at it until the next deploy.
-	Pinned     bool        `json:"pinned,omitempty"`
-	Inventory  []Ref       `json:"inventory"`
+	// Pinned marks a rollback: the application stays at it until the next deploy
+	// (Pin says which revision, who and when).
+	Pinned bool `json:"pinned,omitempty"`
+	// Unpinned is the pin this deploy cleared, nil when there was none.
+	Unpinned *Pin `json:"unpinned,omitempty"`
+	// Inventory is every object the revision applied.
+	Inventory []Ref `json:"inventory"`
+	// Retained are objects of earlier inventories no longer rendered that prune or
+	// delete kept (claims and namespaces without the opt-in): still tracked, so a later
+	// opt-in deletes them.
+	Retained   []Ref       `json:"retained,omitempty"`
 	Components []Component `json:"components,omitempty"`
 	manifests  []byte
+}
+
+// Pin is what a rollback pinned: the revision it went back to, the rollback revision
+// that did it, who and when.
+type Pin struct {
+	// Revision is the revision the application was rolled back to.
+	Revision int `json:"revision"`
+	// ByRevision is the rollback's own revision.
+	ByRevision int       `json:"byRevision"`
+	User       string    `json:"user,omitempty"`
+	Time       time.Time `json:"time"`
+}
+
+// String says what is pinned, by whom and when.
+func (p *Pin) String() string {
+	user := p.User
+	if user == "" {
+		user = "unknown"
+	}
+	return fmt.Sprintf("pinned to revision %d by rollback revision %d (%s at %s)", p.Revision, p.ByRevision, user, p.Time.UTC().Format(time.RFC3339))
+}
+
+// Pin returns the pin r holds: a rollback pins the application until the next deploy.
+// Nil when r is nil or not pinned.
+func (r *Revision) Pin() *Pin {
+	if r == nil || !r.Pinned {
+		return nil
+	}
+	return &Pin{Revision: r.RollbackOf, ByRevision: r.Number, User: r.User, Time: r.Time}
+}
+
+// tracked returns every object r still manages: its inventory and what it retained.
+func (r *Revision) tracked() []Ref {
+	if r == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []Ref
+	for _, ref := range append(append([]Ref{}, r.Inventory...), r.Retained...) {
+		if !seen[ref.Key()] {
+			seen[ref.Key()] = true
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 // The outcomes of a revision.
@@ -65,6 +120,9 @@ const (
 	RevisionDegraded = "Degraded"
 	RevisionTimeout  = "Timeout"
 	RevisionFailed   = "Failed"
+	// RevisionDeleted records a delete that kept objects (claims, namespaces): it
+	// applies nothing and tracks what was kept.
+	RevisionDeleted = "Deleted"
 )
 
 // secretName is the name of revision n of app.
@@ -143,6 +201,17 @@ func decodeRevision(s *corev1.Secret) (*Revision, error) {
 	if err := json.Unmarshal(s.Data[keyInventory], &r.Inventory); err != nil {
 		return nil, fmt.Errorf("revision Secret %s: inventory: %w", s.Name, err)
 	}
+	if b := s.Data[keyRetained]; len(b) > 0 {
+		if err := json.Unmarshal(b, &r.Retained); err != nil {
+			return nil, fmt.Errorf("revision Secret %s: retained: %w", s.Name, err)
+		}
+	}
+	if u := a[annUnpinned]; u != "" {
+		r.Unpinned = &Pin{}
+		if err := json.Unmarshal([]byte(u), r.Unpinned); err != nil {
+			return nil, fmt.Errorf("revision Secret %s: annotation %s: %w", s.Name, annUnpinned, err)
+		}
+	}
 	if b := s.Data[keyComponents]; len(b) > 0 {
 		if err := json.Unmarshal(b, &r.Components); err != nil {
 			return nil, fmt.Errorf("revision Secret %s: components: %w", s.Name, err)
@@ -167,6 +236,14 @@ func (c *Cluster) writeRevision(ctx context.Context, app, namespace string, r *R
 	if err != nil {
 		return err
 	}
+	retained, err := json.Marshal(r.Retained)
+	if err != nil {
+		return err
+	}
+	annotations, err := revisionAnnotations(r)
+	if err != nil {
+		return err
+	}
 	r.manifests = gz.Bytes()
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
@@ -177,10 +254,10 @@ func (c *Cluster) writeRevision(ctx context.Context, app, namespace string, r *R
 				LabelRevision:        strconv.Itoa(r.Number),
 				model.LabelManagedBy: model.ManagedBy,
 			},
-			Annotations: revisionAnnotations(r),
+			Annotations: annotations,
 		},
 		Type: SecretType,
-		Data: map[string][]byte{keyManifests: r.manifests, keyInventory: inv, keyComponents: comps},
+		Data: map[string][]byte{keyManifests: r.manifests, keyInventory: inv, keyRetained: retained, keyComponents: comps},
 	}
 	if _, err := c.kube.CoreV1().Secrets(namespace).Create(ctx, s, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
 		if apierrors.IsAlreadyExists(err) {
@@ -191,7 +268,7 @@ func (c *Cluster) writeRevision(ctx context.Context, app, namespace string, r *R
 	return nil
 }
 
-func revisionAnnotations(r *Revision) map[string]string {
+func revisionAnnotations(r *Revision) (map[string]string, error) {
 	a := map[string]string{
 		annDigest: r.Digest,
 		annUser:   r.User,
@@ -207,7 +284,14 @@ func revisionAnnotations(r *Revision) map[string]string {
 	if r.Pinned {
 		a[annPinned] = "true"
 	}
-	return a
+	if r.Unpinned != nil {
+		b, err := json.Marshal(r.Unpinned)
+		if err != nil {
+			return nil, err
+		}
+		a[annUnpinned] = string(b)
+	}
+	return a, nil
 }
 
 // setRevisionStatus records the outcome of revision r.
@@ -221,17 +305,14 @@ func (c *Cluster) setRevisionStatus(ctx context.Context, app, namespace string, 
 	return err
 }
 
-// trimHistory deletes all but the newest keep revisions.
-func (c *Cluster) trimHistory(ctx context.Context, app, namespace string, keep int) error {
-	h, err := c.History(ctx, app, namespace)
-	if err != nil {
-		return err
-	}
-	for len(h) > keep {
-		if err := c.kube.CoreV1().Secrets(namespace).Delete(ctx, secretName(app, h[0].Number), metav1.DeleteOptions{}); ignoreNotFound(err) != nil {
+// trimHistory deletes the oldest revisions of older (the history before the revision
+// just written) so that keep revisions remain, the new one included.
+func (c *Cluster) trimHistory(ctx context.Context, app, namespace string, older []*Revision, keep int) error {
+	for len(older) > keep-1 {
+		if err := c.kube.CoreV1().Secrets(namespace).Delete(ctx, secretName(app, older[0].Number), metav1.DeleteOptions{}); ignoreNotFound(err) != nil {
 			return err
 		}
-		h = h[1:]
+		older = older[1:]
 	}
 	return nil
 }

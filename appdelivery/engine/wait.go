@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -12,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/vcp-dev/vcp/appdelivery/health"
 	"github.com/vcp-dev/vcp/appdelivery/model"
@@ -34,25 +37,38 @@ type Snapshot struct {
 	TimedOut bool          `json:"timedOut,omitempty"`
 }
 
-// Wait checks the health of refs every opts.Interval until all are Healthy (or
-// Suspended), one is Degraded, or deadline passes (TimedOut), and returns the last
-// snapshot. opts.Progress sees every snapshot.
+// Wait checks the health of refs until all are Healthy (or Suspended), one is
+// Degraded, or deadline passes (TimedOut), and returns the last snapshot.
+// opts.Progress sees every snapshot.
 //
-// A fleet waits on many clusters at once, on the same API servers that start the pods
-// being waited for, so checks are kept cheap: an object that is not a workload is not
-// read again once Healthy, and pods (for fail-fast) are read every podCheckEvery checks.
+// A check follows each change of a workload among refs (the wait lists them once, then
+// watches them), at most every minCheckGap, and at the latest opts.Interval after the
+// previous one: the end of a rollout is seen at once, not up to an interval later, and
+// the workloads are not listed again for each check. A fleet waits on many clusters at once, on the same API servers that
+// start the pods being waited for, so checks are kept cheap: an object that is not a
+// workload is not read again once Healthy, and pods (for fail-fast) are read at most
+// every podCheckEvery intervals.
 func (c *Cluster) Wait(ctx context.Context, app string, refs []Ref, deadline time.Time, opts Options) (Snapshot, error) {
-	t := time.NewTicker(opts.interval())
-	defer t.Stop()
+	next := time.NewTimer(opts.interval())
+	defer next.Stop()
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	changed, cache := c.watchWorkloads(watchCtx, app, refs)
 	settled := map[string]ObjectState{}
-	for i := 0; ; i++ {
+	var podsRead time.Time
+	for {
 		var pending []Ref
 		for _, r := range refs {
 			if _, ok := settled[r.Key()]; !ok {
 				pending = append(pending, r)
 			}
 		}
-		checked, err := c.check(ctx, app, pending, opts, i%podCheckEvery == 0)
+		checkedAt := time.Now()
+		withPods := checkedAt.Sub(podsRead) >= podCheckEvery*opts.interval()
+		if withPods {
+			podsRead = checkedAt
+		}
+		checked, err := c.check(ctx, app, pending, opts, withPods, cache)
 		if err != nil {
 			return checked, err
 		}
@@ -83,17 +99,148 @@ func (c *Cluster) Wait(ctx context.Context, app string, refs []Ref, deadline tim
 		if done {
 			return snap, nil
 		}
+		next.Reset(time.Until(checkedAt.Add(opts.interval())))
 		select {
 		case <-ctx.Done():
 			return snap, ctx.Err()
-		case <-t.C:
+		case <-next.C:
+		case <-changed:
+			// The controllers write a few status updates in a row: take them together.
+			gap := time.NewTimer(time.Until(checkedAt.Add(minCheckGap)))
+			select {
+			case <-ctx.Done():
+				gap.Stop()
+				return snap, ctx.Err()
+			case <-gap.C:
+			}
 		}
 	}
 }
 
-// podCheckEvery is how many checks of a wait share one read of the pods: fail-fast has
-// a grace of seconds anyway.
+// minCheckGap is the shortest time between two checks of a wait.
+const minCheckGap = 200 * time.Millisecond
+
+// podCheckEvery is how many intervals of a wait share one read of the pods: fail-fast
+// has a grace of seconds anyway.
 const podCheckEvery = 4
+
+// listKey names the objects of one resource in one namespace.
+type listKey struct {
+	gvr       schema.GroupVersionResource
+	namespace string
+}
+
+// liveCache holds an application's objects of some resources, as watches report them,
+// so that the checks of a wait do not list them again and again.
+type liveCache struct {
+	mu    sync.Mutex
+	lists map[listKey]map[string]*unstructured.Unstructured
+}
+
+// get returns the objects of key by name, and false when key is not watched (any
+// more): the check then lists them.
+func (lc *liveCache) get(key listKey) (map[string]*unstructured.Unstructured, bool) {
+	if lc == nil {
+		return nil, false
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	byName, ok := lc.lists[key]
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string]*unstructured.Unstructured, len(byName))
+	for name, u := range byName {
+		out[name] = u
+	}
+	return out, true
+}
+
+func (lc *liveCache) set(key listKey, byName map[string]*unstructured.Unstructured) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if byName == nil {
+		delete(lc.lists, key)
+		return
+	}
+	lc.lists[key] = byName
+}
+
+func (lc *liveCache) update(key listKey, u *unstructured.Unstructured, deleted bool) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	byName, ok := lc.lists[key]
+	if !ok {
+		return
+	}
+	if deleted {
+		delete(byName, u.GetName())
+	} else {
+		byName[u.GetName()] = u
+	}
+}
+
+// watchWorkloads lists and then watches the application's workloads among refs (per
+// resource and namespace), until ctx ends. It returns a channel that receives when one
+// changes, and the cache of what the watches saw. A resource the server does not let
+// vcapp list or watch, or whose watch ends, is left to the checks to list.
+func (c *Cluster) watchWorkloads(ctx context.Context, app string, refs []Ref) (<-chan struct{}, *liveCache) {
+	changed := make(chan struct{}, 1)
+	cache := &liveCache{lists: map[listKey]map[string]*unstructured.Unstructured{}}
+	selector := model.LabelInstance + "=" + app
+	watched := map[listKey]bool{}
+	for _, r := range refs {
+		if !workloadKinds[r.Kind] {
+			continue
+		}
+		m, err := c.mapping(schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind})
+		if err != nil {
+			continue
+		}
+		key := listKey{m.Resource, r.Namespace}
+		if watched[key] {
+			continue
+		}
+		watched[key] = true
+		ri := c.dynamic.Resource(m.Resource).Namespace(r.Namespace)
+		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			continue
+		}
+		w, err := ri.Watch(ctx, metav1.ListOptions{LabelSelector: selector, ResourceVersion: list.GetResourceVersion()})
+		if err != nil {
+			continue
+		}
+		byName := map[string]*unstructured.Unstructured{}
+		for i := range list.Items {
+			byName[list.Items[i].GetName()] = &list.Items[i]
+		}
+		cache.set(key, byName)
+		go func() {
+			defer w.Stop()
+			defer cache.set(key, nil) // from now on the checks list
+			for ev := range w.ResultChan() {
+				u, ok := ev.Object.(*unstructured.Unstructured)
+				if !ok || ev.Type == watch.Error {
+					return
+				}
+				switch ev.Type {
+				case watch.Added, watch.Modified:
+					cache.update(key, u, false)
+				case watch.Deleted:
+					cache.update(key, u, true)
+				default:
+					continue
+				}
+				select {
+				case changed <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	return changed, cache
+}
 
 // workloadKinds are the kinds whose health changes after they were Healthy (a crash, a
 // rollout by someone else): a wait reads them every time.
@@ -103,16 +250,13 @@ var workloadKinds = map[string]bool{"Deployment": true, "StatefulSet": true, "Da
 // of the application by its instance label), and the pods and ReplicaSets of the
 // namespaces that hold workloads.
 func (c *Cluster) Check(ctx context.Context, app string, refs []Ref, opts Options) (Snapshot, error) {
-	return c.check(ctx, app, refs, opts, true)
+	return c.check(ctx, app, refs, opts, true, nil)
 }
 
-// check is Check, reading pods only when withPods.
-func (c *Cluster) check(ctx context.Context, app string, refs []Ref, opts Options, withPods bool) (Snapshot, error) {
+// check is Check, reading pods only when withPods, and the objects cache watches
+// (nil: none) rather than listing them.
+func (c *Cluster) check(ctx context.Context, app string, refs []Ref, opts Options, withPods bool, cache *liveCache) (Snapshot, error) {
 	snap := Snapshot{Target: c.Name, Status: health.Healthy}
-	type listKey struct {
-		gvr       schema.GroupVersionResource
-		namespace string
-	}
 	lists := map[listKey]map[string]*unstructured.Unstructured{}
 	pods := map[string][]corev1.Pod{}
 	replicaSets := map[string][]appsv1.ReplicaSet{}
@@ -128,13 +272,15 @@ func (c *Cluster) check(ctx context.Context, app string, refs []Ref, opts Option
 			key := listKey{m.Resource, ref.Namespace}
 			byName, ok := lists[key]
 			if !ok {
-				byName = map[string]*unstructured.Unstructured{}
-				list, err := c.dynamic.Resource(m.Resource).Namespace(ref.Namespace).List(ctx, metav1.ListOptions{LabelSelector: model.LabelInstance + "=" + app})
-				if err != nil {
-					return snap, fmt.Errorf("list %s: %w", m.Resource.Resource, err)
-				}
-				for i := range list.Items {
-					byName[list.Items[i].GetName()] = &list.Items[i]
+				if byName, ok = cache.get(key); !ok {
+					list, err := c.dynamic.Resource(m.Resource).Namespace(ref.Namespace).List(ctx, metav1.ListOptions{LabelSelector: model.LabelInstance + "=" + app})
+					if err != nil {
+						return snap, fmt.Errorf("list %s: %w", m.Resource.Resource, err)
+					}
+					byName = map[string]*unstructured.Unstructured{}
+					for i := range list.Items {
+						byName[list.Items[i].GetName()] = &list.Items[i]
+					}
 				}
 				lists[key] = byName
 			}
@@ -189,26 +335,75 @@ func (c *Cluster) podsAndReplicaSets(ctx context.Context, namespace string) ([]c
 	return pl.Items, rl.Items, nil
 }
 
+// TimeoutMessage says that the progress deadline passed and names every object of
+// objs that is not healthy, with its reason.
+func TimeoutMessage(deadline time.Duration, objs []ObjectState) string {
+	var waiting []string
+	for _, o := range objs {
+		if o.Health.Status == health.Healthy || o.Health.Status == health.Suspended {
+			continue
+		}
+		w := fmt.Sprintf("%s %s", o.Ref, o.Health.Status)
+		if o.Health.Message != "" {
+			w += " (" + o.Health.Message + ")"
+		}
+		waiting = append(waiting, w)
+	}
+	if len(waiting) == 0 {
+		return fmt.Sprintf("progress deadline (%s) exceeded", deadline)
+	}
+	return fmt.Sprintf("progress deadline (%s) exceeded; not healthy: %s", deadline, strings.Join(waiting, "; "))
+}
+
 // AppStatus is what `vcapp status` shows for one cluster.
 type AppStatus struct {
 	Target   string    `json:"target"`
 	Revision *Revision `json:"revision,omitempty"`
+	// Pin is the rollback pin the application is held at, nil when none.
+	Pin *Pin `json:"pin,omitempty"`
+	// Retained are the objects no longer rendered that vcapp kept and still tracks
+	// (and that exist).
+	Retained []Ref `json:"retained,omitempty"`
 	Snapshot
 }
 
 // Status returns the newest revision of app and the health of its inventory now; a
 // nil Revision means the application is not deployed there.
 func (c *Cluster) Status(ctx context.Context, app, namespace string, opts Options) (*AppStatus, error) {
+	return c.status(ctx, app, namespace, opts, false)
+}
+
+// WaitStatus is Status after waiting (see Wait) until the inventory is healthy,
+// something is Degraded or opts' progress deadline passes (TimedOut).
+func (c *Cluster) WaitStatus(ctx context.Context, app, namespace string, opts Options) (*AppStatus, error) {
+	return c.status(ctx, app, namespace, opts, true)
+}
+
+func (c *Cluster) status(ctx context.Context, app, namespace string, opts Options, wait bool) (*AppStatus, error) {
 	rev, err := c.latest(ctx, app, namespace)
 	if err != nil {
 		return nil, err
 	}
-	st := &AppStatus{Target: c.Name, Revision: rev}
+	st := &AppStatus{Target: c.Name, Revision: rev, Pin: rev.Pin()}
 	if rev == nil {
 		st.Snapshot = Snapshot{Target: c.Name, Status: health.Missing, Message: fmt.Sprintf("%s is not deployed (no revision in namespace %s)", app, namespace)}
 		return st, nil
 	}
-	st.Snapshot, err = c.Check(ctx, app, rev.Inventory, opts)
+	if st.Retained, err = c.existing(ctx, rev.Retained); err != nil {
+		return nil, err
+	}
+	if rev.Status == RevisionDeleted {
+		st.Snapshot = Snapshot{Target: c.Name, Status: health.Missing, Message: fmt.Sprintf("%s was deleted (revision %d)", app, rev.Number)}
+		return st, nil
+	}
+	if !wait {
+		st.Snapshot, err = c.Check(ctx, app, rev.Inventory, opts)
+		return st, err
+	}
+	st.Snapshot, err = c.Wait(ctx, app, rev.Inventory, time.Now().Add(opts.deadline()), opts)
+	if st.TimedOut {
+		st.Message = TimeoutMessage(opts.deadline(), st.Objects)
+	}
 	return st, err
 }
 

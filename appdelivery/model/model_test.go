@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 const header = "apiVersion: apps.vcp.dev/v1alpha1\nkind: Application\nmetadata: {name: shop}\n"
@@ -347,6 +348,7 @@ func TestValidate(t *testing.T) {
   - {name: t, context: c, overrides: {components: [{name: w, properties: {image!: img1, image: img2}}]}}
   rollout:
     parallelism: -1
+    progressDeadline: 5 minutes
     stages:
     - {name: canary, targets: [eu]}
     - {name: rest, targets: [eu, nope]}
@@ -357,6 +359,7 @@ func TestValidate(t *testing.T) {
 			"spec.targets[4].virtualCluster.selector.matchLabels",
 			`spec.targets[5].overrides.components[0].properties.image!: Duplicate value: "both image and image! are set"`,
 			"spec.rollout.parallelism: Invalid value: -1",
+			`spec.rollout.progressDeadline: Invalid value: "5 minutes": must be a duration such as "90s" or "10m"`,
 			`spec.rollout.stages[1].targets[0]: Invalid value: "eu": already in stage canary`,
 			`spec.rollout.stages[1].targets[1]: Not found: "nope"`,
 			"spec.rollout.stages[2].targets: Required value",
@@ -401,5 +404,36 @@ func TestCatalog(t *testing.T) {
 	}
 	if len(ComponentTypes()) != 7 || len(TraitTypes()) != 12 {
 		t.Errorf("ComponentTypes() = %v, TraitTypes() = %v", ComponentTypes(), TraitTypes())
+	}
+}
+
+func TestProgressDeadline(t *testing.T) {
+	for _, tt := range []struct {
+		rollout string
+		want    time.Duration
+		wantErr string
+	}{
+		{"", DefaultProgressDeadline, ""},
+		{"rollout: {parallelism: 2}", DefaultProgressDeadline, ""},
+		{"rollout: {progressDeadline: 90s}", 90 * time.Second, ""},
+		{"rollout: {progressDeadline: 1h30m}", 90 * time.Minute, ""},
+		{"rollout: {progressDeadline: 0s}", DefaultProgressDeadline, `spec.rollout.progressDeadline: Invalid value: "0s": must be positive`},
+		{"rollout: {progressDeadline: -1m}", DefaultProgressDeadline, `spec.rollout.progressDeadline: Invalid value: "-1m": must be positive`},
+		{"rollout: {progressDeadline: soon}", DefaultProgressDeadline, `spec.rollout.progressDeadline: Invalid value: "soon": must be a duration`},
+	} {
+		app, err := ParseApplication([]byte(header + "spec:\n  components: [{name: w, type: worker, properties: {image: x}}]\n  " + tt.rollout + "\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.rollout, err)
+		}
+		if got := app.ProgressDeadline(); got != tt.want {
+			t.Errorf("%s: ProgressDeadline() = %s, want %s", tt.rollout, got, tt.want)
+		}
+		err = app.Validate()
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tt.rollout, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: error %v, want %q", tt.rollout, err, tt.wantErr)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -102,6 +103,24 @@ type Rollout struct {
 	Parallelism int32 `json:"parallelism,omitempty"`
 	// StopOnFailure stops the rollout at the first unhealthy target; nil means true.
 	StopOnFailure *bool `json:"stopOnFailure,omitempty"`
+	// ProgressDeadline is how long a deploy, rollback or status --wait waits for the
+	// application to be healthy on a target: a Go duration ("90s", "10m"); empty means
+	// DefaultProgressDeadline.
+	ProgressDeadline string `json:"progressDeadline,omitempty"`
+}
+
+// DefaultProgressDeadline is the progress deadline of an application that sets none.
+const DefaultProgressDeadline = 5 * time.Minute
+
+// ProgressDeadline returns the application's progress deadline: rollout.progressDeadline,
+// else DefaultProgressDeadline. Validate refuses a value that is not a positive duration.
+func (a *Application) ProgressDeadline() time.Duration {
+	if a.Spec.Rollout != nil && a.Spec.Rollout.ProgressDeadline != "" {
+		if d, err := time.ParseDuration(a.Spec.Rollout.ProgressDeadline); err == nil && d > 0 {
+			return d
+		}
+	}
+	return DefaultProgressDeadline
 }
 
 // Stage is a group of targets deployed together.

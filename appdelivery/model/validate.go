@@ -3,6 +3,7 @@ package model
 import (
 	"slices"
 	"strings"
+	"time"
 
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -288,6 +289,13 @@ func validateRollout(path *field.Path, r *Rollout, targets []Target) field.Error
 	var errs field.ErrorList
 	if r.Parallelism < 0 {
 		errs = append(errs, field.Invalid(path.Child("parallelism"), r.Parallelism, "must be at least 1 (0 means 1)"))
+	}
+	if r.ProgressDeadline != "" {
+		if d, err := time.ParseDuration(r.ProgressDeadline); err != nil {
+			errs = append(errs, field.Invalid(path.Child("progressDeadline"), r.ProgressDeadline, `must be a duration such as "90s" or "10m"`))
+		} else if d <= 0 {
+			errs = append(errs, field.Invalid(path.Child("progressDeadline"), r.ProgressDeadline, "must be positive"))
+		}
 	}
 	known := sets.New[string]()
 	for _, t := range targets {

@@ -23,7 +23,9 @@ func newDeleteCommand() *cobra.Command {
 		Short: "Delete the objects of the application's last revision from each target",
 		Long: "delete lists, per target, the objects of the last revision's inventory that exist (never\n" +
 			"PersistentVolumeClaims or Namespaces unless --prune-claims or --prune-namespaces), asks for\n" +
-			"confirmation unless --yes, deletes them and the application's revisions. Nothing else is touched.",
+			"confirmation on the terminal unless --yes, deletes them and the application's revisions. Nothing\n" +
+			"else is touched. What it keeps stays tracked: one revision (outcome Deleted) retains it, so status\n" +
+			"shows it and a later delete with --prune-claims or --prune-namespaces deletes it.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
@@ -80,6 +82,10 @@ func (o *deleteOptions) run(cmd *cobra.Command) error {
 		}
 	}
 	err = forEach(ctx, ts, func(ctx context.Context, i int) error {
+		opts := opts
+		if opts.User = cs[i].WhoAmI(ctx); opts.User == "" {
+			opts.User = localUser()
+		}
 		deleted, err := cs[i].Delete(ctx, app, ns, opts)
 		res[i].Deleted = deleted
 		return err

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -79,11 +81,17 @@ type deliverOptions struct {
 	parallelism     int
 	timeout         time.Duration
 	failFastGrace   time.Duration
+	// noFilenameShorthand leaves -f to the command (logs -f is --follow).
+	noFilenameShorthand bool
 }
 
 func (o *deliverOptions) addFlags(cmd *cobra.Command) {
 	flags := cmd.Flags()
-	flags.StringVarP(&o.filename, "filename", "f", "app.yaml", "the Application file")
+	if o.noFilenameShorthand {
+		flags.StringVar(&o.filename, "filename", "app.yaml", "the Application file")
+	} else {
+		flags.StringVarP(&o.filename, "filename", "f", "app.yaml", "the Application file")
+	}
 	flags.StringVar(&o.profile, "profile", "", "the platform team's Profile file")
 	flags.StringArrayVar(&o.envs, "env", nil, "an Environment file merged onto the application; repeat to merge several, in order")
 	flags.StringVarP(&o.output, "output", "o", outputText, "output format: text or json")
@@ -92,7 +100,7 @@ func (o *deliverOptions) addFlags(cmd *cobra.Command) {
 	flags.StringVar(&o.superKubeconfig, "super-kubeconfig", "", "kubeconfig of the vcp super cluster, for virtualCluster targets (default: the kubeconfig's current context)")
 	flags.StringVar(&o.superContext, "super-context", "", "context of --super-kubeconfig")
 	flags.IntVar(&o.parallelism, "parallelism", 1, "targets delivered at once when the application has no rollout.parallelism")
-	flags.DurationVar(&o.timeout, "timeout", 5*time.Minute, "progress deadline: how long to wait for the application to be healthy")
+	flags.DurationVar(&o.timeout, "timeout", 0, "progress deadline: how long to wait for the application to be healthy on a target (default: the application's spec.rollout.progressDeadline, else 5m)")
 	flags.DurationVar(&o.failFastGrace, "fail-fast-grace", 0, "how long a pod may be in ImagePullBackOff, CrashLoopBackOff, OOMKilled or Unschedulable before its workload is Degraded (default 15s)")
 	for _, f := range []string{"filename", "profile", "env", "kubeconfig", "super-kubeconfig"} {
 		_ = cmd.MarkFlagFilename(f, "yaml", "yml", "json")
@@ -112,6 +120,12 @@ type inputs struct {
 func (o *deliverOptions) load(stdin io.Reader) (*inputs, error) {
 	if o.output != outputText && o.output != outputJSON {
 		return nil, fmt.Errorf("--output must be %s or %s, got %q", outputText, outputJSON, o.output)
+	}
+	if o.timeout < 0 {
+		return nil, fmt.Errorf("--timeout must be positive, got %s", o.timeout)
+	}
+	if o.parallelism < 1 {
+		return nil, fmt.Errorf("--parallelism must be at least 1, got %d", o.parallelism)
 	}
 	in := &inputs{}
 	var err error
@@ -136,17 +150,26 @@ func (o *deliverOptions) load(stdin io.Reader) (*inputs, error) {
 	return in, nil
 }
 
-// release renders the application for target t (its overrides merged like an
-// Environment after the --env files).
+// target returns the application as composed for target t: its overrides merged like
+// an Environment after the --env files.
+func (in *inputs) target(t fleet.Target) (*model.Application, error) {
+	if t.Spec == nil || len(t.Spec.Overrides) == 0 {
+		return in.base, nil
+	}
+	env := &model.Environment{Metadata: model.Metadata{Name: "target-" + t.Spec.Name}, Spec: t.Spec.Overrides}
+	env.APIVersion, env.Kind = model.APIVersion, model.KindEnvironment
+	app, err := profile.Compose(in.app, in.prof, append(append([]*model.Environment{}, in.envs...), env)...)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	return app, nil
+}
+
+// release renders the application for target t (see target).
 func (in *inputs) release(t fleet.Target) (*engine.Release, error) {
-	app := in.base
-	if t.Spec != nil && len(t.Spec.Overrides) > 0 {
-		env := &model.Environment{Metadata: model.Metadata{Name: "target-" + t.Spec.Name}, Spec: t.Spec.Overrides}
-		env.APIVersion, env.Kind = model.APIVersion, model.KindEnvironment
-		var err error
-		if app, err = profile.Compose(in.app, in.prof, append(append([]*model.Environment{}, in.envs...), env)...); err != nil {
-			return nil, fmt.Errorf("target %s: %w", t.Name, err)
-		}
+	app, err := in.target(t)
+	if err != nil {
+		return nil, err
 	}
 	objs, err := render.Render(app)
 	if err != nil {
@@ -180,7 +203,6 @@ func (o *deliverOptions) targets(ctx context.Context, app *model.Application) ([
 	return r.Resolve(ctx, app.Spec.Targets)
 }
 
-// clusters resolves the targets and connects to them.
 // prepare reads the application (with its profile and environments) and connects to
 // every target it selects: what each command does first.
 func (o *deliverOptions) prepare(ctx context.Context, stdin io.Reader) (*inputs, []fleet.Target, []*engine.Cluster, error) {
@@ -195,6 +217,7 @@ func (o *deliverOptions) prepare(ctx context.Context, stdin io.Reader) (*inputs,
 	return in, ts, cs, nil
 }
 
+// clusters resolves the targets and connects to them.
 func (o *deliverOptions) clusters(ctx context.Context, app *model.Application) ([]fleet.Target, []*engine.Cluster, error) {
 	ts, err := o.targets(ctx, app)
 	if err != nil {
@@ -209,9 +232,25 @@ func (o *deliverOptions) clusters(ctx context.Context, app *model.Application) (
 	return ts, cs, nil
 }
 
-// engineOptions are the engine options the flags set.
+// engineOptions are the engine options the flags set; the progress deadline is the
+// application's (see targetOptions) unless --timeout sets it.
 func (o *deliverOptions) engineOptions() engine.Options {
 	return engine.Options{ProgressDeadline: o.timeout, FailFastGrace: o.failFastGrace}
+}
+
+// targetOptions are opts for target t: the progress deadline is --timeout, else the
+// spec.rollout.progressDeadline of the application composed for t (default 5m).
+func (o *deliverOptions) targetOptions(in *inputs, t fleet.Target, opts engine.Options) (engine.Options, error) {
+	if o.timeout > 0 {
+		opts.ProgressDeadline = o.timeout
+		return opts, nil
+	}
+	app, err := in.target(t)
+	if err != nil {
+		return opts, err
+	}
+	opts.ProgressDeadline = app.ProgressDeadline()
+	return opts, nil
 }
 
 // localUser names the caller when the cluster cannot.
@@ -222,19 +261,24 @@ func localUser() string {
 	return ""
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// isTerminal reports whether f (a writer or reader) is a terminal.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
-// confirm asks question on out and reads y/yes from in.
+// confirm asks question on out and reads y/yes from in, which must be a terminal: a
+// command that changes clusters never takes its answer from a pipe or a file.
 func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
-	fmt.Fprintf(out, "%s [y/N] ", question)
-	var answer string
-	if _, err := fmt.Fscanln(in, &answer); err != nil && err.Error() != "unexpected newline" {
-		return false, fmt.Errorf("no answer (use --yes to skip the question): %w", err)
+	if !isTerminal(in) {
+		return false, errors.New("standard input is not a terminal, so nobody can confirm: pass --yes to go ahead without asking (nothing was changed)")
 	}
+	fmt.Fprintf(out, "%s [y/N] ", question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return false, fmt.Errorf("no answer (pass --yes to skip the question): %w", err)
+	}
+	answer := strings.ToLower(strings.TrimSpace(line))
 	return answer == "y" || answer == "yes", nil
 }
 

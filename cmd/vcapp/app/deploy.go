@@ -18,6 +18,7 @@ type deployOptions struct {
 	deliverOptions
 	pruneOptions
 	yes    bool
+	unpin  bool
 	atomic bool
 	noWait bool
 }
@@ -27,12 +28,18 @@ func newDeployCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Plan, confirm, apply and wait until the application is healthy on every target",
-		Long: "deploy plans the application on every target (see plan) and asks for confirmation unless --yes,\n" +
-			"then, target after target in the order of spec.rollout, applies it with server-side apply (field\n" +
-			"manager vcapp), prunes what the last revision had and it no longer renders, records a new revision\n" +
-			"in the target cluster and waits until every object is healthy. A workload whose pods cannot pull\n" +
-			"their image, crash-loop, are OOM-killed or unschedulable is Degraded at once. With --atomic a\n" +
-			"target that ends Degraded or times out gets its previous revision back.\n\n" +
+		Long: "deploy plans the application on every target (see plan) and prints the plan: with --yes its summary\n" +
+			"(per target what is created, changed, deleted and kept), else the whole plan with its diffs, and asks\n" +
+			"for confirmation on the terminal (without a terminal on standard input it refuses: pass --yes). Then,\n" +
+			"target after target in the order of spec.rollout, it applies it with server-side apply (field manager\n" +
+			"vcapp), prunes what the last revision had and it no longer renders, records a new revision in the\n" +
+			"target cluster and waits until every object is healthy, at most the progress deadline (--timeout,\n" +
+			"else spec.rollout.progressDeadline, else 5m). A workload whose pods cannot pull their image,\n" +
+			"crash-loop, are OOM-killed or unschedulable is Degraded at once. With --atomic a target that ends\n" +
+			"Degraded or times out gets its previous revision back.\n\n" +
+			"A target that a rollback pinned is deployed to only when that is confirmed on the terminal or with\n" +
+			"--unpin; deploy --yes alone refuses before changing anything, so that automation never silently\n" +
+			"replaces a rollback someone chose.\n\n" +
 			"Exit status: 0 healthy everywhere, 1 error, 3 unhealthy or timed out somewhere.",
 		Example: "  vcapp deploy --env envs/prod.yaml\n  vcapp deploy --context staging --yes --atomic --timeout 2m",
 		Args:    cobra.NoArgs,
@@ -40,7 +47,8 @@ func newDeployCommand() *cobra.Command {
 	}
 	o.deliverOptions.addFlags(cmd)
 	o.pruneOptions.addFlags(cmd)
-	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "deploy without showing the plan and asking")
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "deploy without asking (the plan's summary is still printed)")
+	cmd.Flags().BoolVar(&o.unpin, "unpin", false, "deploy also to targets a rollback pinned, clearing the pin")
 	cmd.Flags().BoolVar(&o.atomic, "atomic", false, "roll a target back to its previous revision when it ends Degraded or times out")
 	cmd.Flags().BoolVar(&o.noWait, "no-wait", false, "return after applying, without waiting for health")
 	return cmd
@@ -55,23 +63,46 @@ func (o *deployOptions) run(cmd *cobra.Command) error {
 	out := cmd.OutOrStdout()
 	opts := o.engineOptions()
 	o.pruneOptions.apply(&opts)
-	opts.Atomic, opts.NoWait = o.atomic, o.noWait
-	if !o.yes {
-		plans, err := plansOf(ctx, in, ts, cs, opts)
-		if err != nil {
-			return err
-		}
+	opts.Atomic, opts.NoWait, opts.Unpin = o.atomic, o.noWait, o.unpin
+	// Always the plan first: what will change where, and whether a pin is in the way.
+	plans, err := plansOf(ctx, in, ts, cs, opts)
+	if err != nil {
+		return err
+	}
+	// With -o json standard output is the result alone: a plan to confirm goes to
+	// standard error, and --yes prints none (the result holds its counts).
+	planOut := out
+	if o.output == outputJSON {
+		planOut = cmd.ErrOrStderr()
+	}
+	if o.output != outputJSON || !o.yes {
 		changes := false
 		for _, p := range plans {
-			printPlan(out, p, true)
+			printPlan(planOut, p, !o.yes)
 			changes = changes || p.HasChanges()
 		}
 		if !changes {
-			fmt.Fprintln(out, "no changes; deploying records a new revision and waits for health")
+			fmt.Fprintln(planOut, "no changes; deploying records a new revision and waits for health")
 		}
-		ok, err := confirm(cmd.InOrStdin(), out, fmt.Sprintf("deploy %s to %d target(s)?", in.base.Metadata.Name, len(ts)))
+	}
+	var pinned []string
+	for _, p := range plans {
+		if p.Pin != nil {
+			pinned = append(pinned, fmt.Sprintf("target %s: %s is %s", p.Target, in.base.Metadata.Name, p.Pin))
+		}
+	}
+	if o.yes {
+		if len(pinned) > 0 && !o.unpin {
+			return fmt.Errorf("%s\npass --unpin to deploy over a rollback's pin (nothing was changed)", strings.Join(pinned, "\n"))
+		}
+	} else {
+		question := fmt.Sprintf("deploy %s to %d target(s)?", in.base.Metadata.Name, len(ts))
+		if len(pinned) > 0 {
+			question = fmt.Sprintf("deploy %s to %d target(s), unpinning %d?", in.base.Metadata.Name, len(ts), len(pinned))
+		}
+		ok, err := confirm(cmd.InOrStdin(), planOut, question)
 		if err != nil {
-			return err
+			return fmt.Errorf("deploy: %w", err)
 		}
 		if !ok {
 			return errors.New("deploy cancelled")
@@ -85,7 +116,13 @@ func (o *deployOptions) run(cmd *cobra.Command) error {
 		if err != nil {
 			return false, err
 		}
-		topts := opts
+		topts, err := o.targetOptions(in, t, opts)
+		if err != nil {
+			return false, err
+		}
+		// A confirmed plan unpins the targets whose pin it showed; a pin that appeared
+		// since is refused by the engine.
+		topts.Unpin = o.unpin || (!o.yes && plans[i].Pin != nil)
 		topts.Progress = prog.update
 		if topts.User = cs[i].WhoAmI(ctx); topts.User == "" {
 			topts.User = localUser()
@@ -98,7 +135,7 @@ func (o *deployOptions) run(cmd *cobra.Command) error {
 		applied := res.Status == health.Healthy || (o.noWait && res.Status == health.Progressing)
 		return applied && res.RolledBack == 0, nil
 	})
-	return report(out, o.output, outcomes, results)
+	return report(out, o.output, outcomes, results, plans)
 }
 
 func indexOf(ts []fleet.Target, t fleet.Target) int {
@@ -115,17 +152,41 @@ type targetResult struct {
 	Target  string         `json:"target"`
 	Skipped bool           `json:"skipped,omitempty"`
 	Error   string         `json:"error,omitempty"`
+	Plan    *planSummary   `json:"plan,omitempty"`
 	Result  *engine.Result `json:"result,omitempty"`
 }
 
+// planSummary is what a deploy's plan said for one target.
+type planSummary struct {
+	Create    int          `json:"create"`
+	Change    int          `json:"change"`
+	Delete    int          `json:"delete"`
+	Unchanged int          `json:"unchanged"`
+	Kept      []engine.Ref `json:"kept,omitempty"`
+	Pin       *engine.Pin  `json:"pin,omitempty"`
+	Seconds   float64      `json:"seconds"`
+}
+
+func summarize(p *engine.Plan) *planSummary {
+	if p == nil {
+		return nil
+	}
+	return &planSummary{Create: p.Count(engine.Create), Change: p.Count(engine.Change), Delete: p.Count(engine.Delete),
+		Unchanged: p.Count(engine.Unchanged), Kept: p.Kept, Pin: p.Pin, Seconds: p.Seconds}
+}
+
 // report prints the outcome per target and returns the command's error: exit 1 when a
-// target failed with an error, 3 when one ended unhealthy.
-func report(out io.Writer, output string, outcomes []fleet.Outcome, results []*engine.Result) error {
+// target failed with an error, 3 when one ended unhealthy. plans (nil for a rollback)
+// are the deploy's plans, per target.
+func report(out io.Writer, output string, outcomes []fleet.Outcome, results []*engine.Result, plans []*engine.Plan) error {
 	var errs []string
 	unhealthy := false
 	var rows []targetResult
 	for i, oc := range outcomes {
 		r := targetResult{Target: oc.Target.Name, Skipped: oc.Skipped, Result: results[i]}
+		if plans != nil {
+			r.Plan = summarize(plans[i])
+		}
 		if oc.Err != nil {
 			r.Error = oc.Err.Error()
 			errs = append(errs, fmt.Sprintf("target %s: %v", oc.Target.Name, oc.Err))
@@ -154,6 +215,12 @@ func report(out io.Writer, output string, outcomes []fleet.Outcome, results []*e
 				if len(res.Pruned) > 0 {
 					line += fmt.Sprintf(" (pruned %d)", len(res.Pruned))
 				}
+				if len(res.Retained) > 0 {
+					line += fmt.Sprintf(" (retained %d no longer rendered: %s)", len(res.Retained), refList(res.Retained))
+				}
+				if res.Unpinned != nil {
+					line += fmt.Sprintf("; unpinned: it was %s", res.Unpinned)
+				}
 				if res.RolledBack > 0 {
 					line += fmt.Sprintf("; rolled back to revision %d as revision %d", res.RolledBack, res.RollbackRevision)
 				}
@@ -171,4 +238,13 @@ func report(out io.Writer, output string, outcomes []fleet.Outcome, results []*e
 		return &exitError{code: ExitUnhealthy}
 	}
 	return nil
+}
+
+// refList names refs, comma-separated.
+func refList(refs []engine.Ref) string {
+	names := make([]string, len(refs))
+	for i, r := range refs {
+		names[i] = r.String()
+	}
+	return strings.Join(names, ", ")
 }

@@ -40,7 +40,8 @@ func newPlanCommand() *cobra.Command {
 		Short: "Show what a deploy would change on each target",
 		Long: "plan renders the application for each target, applies every object with a server-side dry run\n" +
 			"and prints the difference with the live object, and the objects of the last revision a deploy\n" +
-			"would delete. Secret values are masked. With --exit-code it exits 2 when there is a difference.",
+			"would delete. Secret values are masked. It says when a deploy would clear a rollback's pin.\n" +
+			"With --exit-code it exits 2 when there is a difference.",
 		Example: "  vcapp plan --env envs/prod.yaml\n  vcapp plan --context staging --exit-code",
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
@@ -124,7 +125,10 @@ func printPlan(w io.Writer, p *engine.Plan, diffs bool) {
 		}
 	}
 	for _, r := range p.Kept {
-		fmt.Fprintf(w, "  keep %s (no longer rendered; pass --prune-claims or --prune-namespaces to delete it)\n", r)
+		fmt.Fprintf(w, "  keep %s (no longer rendered; tracked as retained: pass --prune-claims or --prune-namespaces to delete it)\n", r)
+	}
+	if p.Pin != nil {
+		fmt.Fprintf(w, "  unpin: the application is %s; deploying replaces it and clears the pin\n", p.Pin)
 	}
 	fmt.Fprintf(w, "  %d to create, %d to change, %d to delete, %d unchanged\n",
 		p.Count(engine.Create), p.Count(engine.Change), p.Count(engine.Delete), p.Count(engine.Unchanged))

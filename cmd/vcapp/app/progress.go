@@ -63,19 +63,32 @@ func (p *progress) update(s engine.Snapshot) {
 // maxTableRows is the largest table drawn in full on a terminal.
 const maxTableRows = 40
 
-// redraw draws the table over the previous one.
+// redraw draws the table over the previous one: the cursor goes up the previous
+// frame's lines and clears to the end of the screen.
 func (p *progress) redraw() {
+	f := frame(p.order, p.last)
+	if p.lines > 0 {
+		fmt.Fprintf(p.out, "\x1b[%dA\x1b[J", p.lines)
+	}
+	fmt.Fprint(p.out, f)
+	p.lines = strings.Count(f, "\n")
+}
+
+// frame is the live table for the latest snapshot of each target, targets in order:
+// one row per object (target, component, resource, health, reason). When the rows
+// would not fit a terminal (more than maxTableRows), healthy objects are counted per
+// target instead of listed.
+func frame(order []string, last map[string]engine.Snapshot) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tCOMPONENT\tRESOURCE\tHEALTH\tREASON")
 	rows := 0
-	for _, t := range p.order {
-		rows += len(p.last[t].Objects)
+	for _, t := range order {
+		rows += len(last[t].Objects)
 	}
-	// A fleet's table would not fit: healthy objects are counted, not listed.
 	compact := rows > maxTableRows
-	for _, t := range p.order {
-		s := p.last[t]
+	for _, t := range order {
+		s := last[t]
 		healthy := 0
 		for _, o := range s.Objects {
 			reason := ""
@@ -92,18 +105,16 @@ func (p *progress) redraw() {
 		}
 	}
 	_ = tw.Flush()
-	if p.lines > 0 {
-		fmt.Fprintf(p.out, "\x1b[%dA\x1b[J", p.lines)
-	}
-	fmt.Fprint(p.out, b.String())
-	p.lines = strings.Count(b.String(), "\n")
+	return b.String()
 }
 
+// truncate shortens s to n runes, the last one an ellipsis.
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	return string(r[:n-1]) + "…"
 }
 
 // printTree prints objects grouped by component, with the reason for everything not

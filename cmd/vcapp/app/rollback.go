@@ -22,8 +22,10 @@ func newRollbackCommand() *cobra.Command {
 		Use:   "rollback",
 		Short: "Re-apply an earlier revision as a new revision and wait until healthy",
 		Long: "rollback re-applies revision --to (default: the one before the last) on each target as a new\n" +
-			"revision, prunes what the last revision had and that one does not, and waits until healthy. The\n" +
-			"application stays pinned to it (status says so) until the next deploy.\n" +
+			"revision, prunes what the last revision had and that one does not, and waits until healthy (at most\n" +
+			"the progress deadline: --timeout, else spec.rollout.progressDeadline, else 5m). The application\n" +
+			"stays pinned to it until a deploy that is confirmed or passes --unpin: status and history show the\n" +
+			"pin (which revision, who, when), and deploy --yes refuses to replace it.\n" +
 			"Exit status: 0 healthy, 1 error, 3 unhealthy or timed out.",
 		Example: "  vcapp rollback\n  vcapp rollback --to 3 --context prod",
 		Args:    cobra.NoArgs,
@@ -52,7 +54,10 @@ func (o *rollbackOptions) run(cmd *cobra.Command) error {
 		if err != nil {
 			return false, err
 		}
-		topts := opts
+		topts, err := o.targetOptions(in, t, opts)
+		if err != nil {
+			return false, err
+		}
 		topts.Progress = prog.update
 		if topts.User = cs[i].WhoAmI(ctx); topts.User == "" {
 			topts.User = localUser()
@@ -61,5 +66,5 @@ func (o *rollbackOptions) run(cmd *cobra.Command) error {
 		results[i] = res
 		return err == nil && res.Status == health.Healthy, err
 	})
-	return report(out, o.output, outcomes, results)
+	return report(out, o.output, outcomes, results, nil)
 }
