@@ -44,6 +44,7 @@ func main() {
 	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile at the largest N to this file")
 	flag.StringVar(&goroutineProfile, "goroutineprofile", "", "write a goroutine profile at the largest N to this file")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the P1 phase (adding the timed tenants) to this file")
+	flag.StringVar(&idleProfile, "idle-cpuprofile", "", "write a CPU profile of the idle settle period at the largest N to this file")
 	flag.IntVar(&buildGCPercent, "build-gc-percent", 0, "GOGC while a tenant is built (0: the host's default, -1: leave GOGC alone)")
 	flag.Parse()
 	counts, err := parseCounts(*nList)
@@ -58,7 +59,7 @@ func main() {
 	}
 }
 
-var memProfile, goroutineProfile, cpuProfile string
+var memProfile, goroutineProfile, cpuProfile, idleProfile string
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench-tenants:", err)
@@ -85,6 +86,9 @@ type memPoint struct {
 	rss, heap, stacks    uint64
 	heapInuse            uint64 // spans in use; minus heap: free slots in them (fragmentation)
 	goroutines, etcdConn int
+	// idleCPU is the CPU time the process used per second of wall-clock time while it
+	// idled before this point was measured (cores; 0.05 = 50 millicores).
+	idleCPU float64
 }
 
 func run(counts []int, p1 int, settle time.Duration, controllers, embedded bool) error {
@@ -184,8 +188,13 @@ func run(counts []int, p1 int, settle time.Duration, controllers, embedded bool)
 		}
 		if slices.Contains(counts, added) {
 			fmt.Fprintf(os.Stderr, "P2: %d tenants; idling %s before measuring...\n", added, settle)
-			time.Sleep(settle)
-			points = append(points, measure(added, etcdPort))
+			idleCPU, err := idle(settle, added == total)
+			if err != nil {
+				return err
+			}
+			point := measure(added, etcdPort)
+			point.idleCPU = idleCPU
+			points = append(points, point)
 		}
 	}
 	for profile, file := range map[string]string{"heap": memProfile, "goroutine": goroutineProfile} {
@@ -203,6 +212,27 @@ func run(counts []int, p1 int, settle time.Duration, controllers, embedded bool)
 	}
 	printTable(os.Stdout, standalone, p1Times, base, points, controllers, embedded)
 	return nil
+}
+
+// idle waits for settle and returns the CPU the process used meanwhile, in cores. The
+// first half of settle lets the last tenant's start-up work finish; the CPU is measured
+// over the second half (and profiled into -idle-cpuprofile when profile is set).
+func idle(settle time.Duration, profile bool) (float64, error) {
+	time.Sleep(settle / 2)
+	if profile && idleProfile != "" {
+		f, err := os.Create(idleProfile)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start, cpu0 := time.Now(), cpuTime(os.Getpid())
+	time.Sleep(settle - settle/2)
+	return (cpuTime(os.Getpid()) - cpu0).Seconds() / time.Since(start).Seconds(), nil
 }
 
 // measure returns this process's footprint after a full GC.
@@ -232,6 +262,10 @@ func printTable(w *os.File, sa standaloneResult, p1 []time.Duration, base memPoi
 			p.n, dRSS/1e6, dHeap/1e6, mb(sa.rss), dRSS/float64(sa.rss))
 	}
 	last := points[len(points)-1]
+	for _, p := range points {
+		fmt.Fprintf(w, "| idle CPU per tenant, N=%d (process: %.0f millicores) | %.1f millicores | %.1f millicores | %.2f |\n",
+			p.n, p.idleCPU*1000, p.idleCPU*1000/float64(p.n), sa.idleCPU*1000, p.idleCPU/float64(p.n)/sa.idleCPU)
+	}
 	fmt.Fprintf(w, "| goroutine stacks per tenant (N=%d) | %.1f MB | | |\n", last.n, float64(int64(last.stacks)-int64(base.stacks))/float64(last.n)/1e6)
 	frag := func(p memPoint) float64 { return float64(int64(p.heapInuse) - int64(p.heap)) }
 	fmt.Fprintf(w, "| heap spans in use but free (fragmentation) per tenant (N=%d) | %.1f MB | | |\n", last.n, (frag(last)-frag(base))/float64(last.n)/1e6)

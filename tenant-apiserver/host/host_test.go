@@ -1,11 +1,15 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"k8s.io/component-base/metrics/legacyregistry"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,8 +18,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
@@ -71,6 +77,8 @@ func TestHostServesATenant(t *testing.T) {
 
 func TestTenantControllers(t *testing.T) {
 	h := startHost(t, Options{})
+	// A reflector listing a resource the server does not serve logs this, with backoff.
+	unserved := logLines(t, "the server could not find the requested resource (get ")
 	if _, err := h.Add(t.Context(), TenantSpec{Name: "a", UID: "uid-a"}); err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +108,22 @@ func TestTenantControllers(t *testing.T) {
 		return err == nil && len(pods.Items) == 2, err
 	})
 	t.Logf("deployment -> 2 pods in %s", time.Since(start))
+	// The ResourceQuota controller counts what a namespace already holds when a quota is
+	// created there (admission charges only later creations).
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "q"}, Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
+		corev1.ResourcePods: resource.MustParse("3"), "count/deployments.apps": resource.MustParse("5"),
+	}}}
+	if _, err := client.CoreV1().ResourceQuotas("team").Create(ctx, quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "quota q to count 2 pods and 1 deployment", func() (bool, error) {
+		q, err := client.CoreV1().ResourceQuotas("team").Get(ctx, "q", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		pods, deployments := q.Status.Used[corev1.ResourcePods], q.Status.Used["count/deployments.apps"]
+		return pods.Value() == 2 && deployments.Value() == 1, fmt.Errorf("used %v", q.Status.Used)
+	})
 	waitFor(t, time.Minute, "default service account and root CA", func() (bool, error) {
 		_, err1 := client.CoreV1().ServiceAccounts("team").Get(ctx, "default", metav1.GetOptions{})
 		_, err2 := client.CoreV1().ConfigMaps("team").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
@@ -108,10 +132,15 @@ func TestTenantControllers(t *testing.T) {
 	// The controllers share the API server's informers: a resource both watch (the
 	// server for admission and authorization, the controllers for their work) is
 	// watched once. Deployments only the controllers watch.
-	for resource, want := range map[string]float64{"namespaces": 1, "serviceaccounts": 1, "clusterroles": 1, "deployments": 1} {
+	// Nothing lists what the tenant does not serve (resource.k8s.io: upstream's quota
+	// controller would).
+	for resource, want := range map[string]float64{"namespaces": 1, "serviceaccounts": 1, "clusterroles": 1, "deployments": 1, "resourcequotas": 1} {
 		if got := openWatches(t, resource); got != want {
 			t.Errorf("%v open watches of %s in a one-tenant host, want %v", got, resource, want)
 		}
+	}
+	if n := unserved(); n != 0 {
+		t.Errorf("%d failed lists of resources the tenant does not serve (such as resource.k8s.io)", n)
 	}
 	if err := client.CoreV1().Namespaces().Delete(ctx, "team", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -224,4 +253,28 @@ func openWatches(t *testing.T, resource string) float64 {
 		}
 	}
 	return n
+}
+
+// logLines counts, from now until the test ends, the log lines that contain substr
+// (everything is still written to standard error).
+func logLines(t *testing.T, substr string) func() int {
+	t.Helper()
+	w := &lineCounter{substr: []byte(substr)}
+	klog.LogToStderr(false)
+	klog.SetOutput(w)
+	t.Cleanup(func() {
+		klog.SetOutput(os.Stderr)
+		klog.LogToStderr(true)
+	})
+	return func() int { return int(w.n.Load()) }
+}
+
+type lineCounter struct {
+	substr []byte
+	n      atomic.Int64
+}
+
+func (w *lineCounter) Write(p []byte) (int, error) {
+	w.n.Add(int64(bytes.Count(p, w.substr)))
+	return os.Stderr.Write(p)
 }

@@ -9,38 +9,46 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
-	cacheddiscovery "k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/metadata/metadatainformer"
-	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/cache"
-	controllersmetrics "k8s.io/component-base/metrics/prometheus/controllers"
-	genericcontrollermanager "k8s.io/controller-manager/app"
-	"k8s.io/controller-manager/pkg/informerfactory"
-	"k8s.io/kubernetes/pkg/controller/garbagecollector"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	quotageneric "k8s.io/apiserver/pkg/quota/v1/generic"
 	"k8s.io/apiserver/pkg/server/healthz"
+	cacheddiscovery "k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/informers"
 	clientset "k8s.io/client-go/kubernetes"
 	clientgokubescheme "k8s.io/client-go/kubernetes/scheme"
 	v1core "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/keyutil"
+	controllersmetrics "k8s.io/component-base/metrics/prometheus/controllers"
+	genericcontrollermanager "k8s.io/controller-manager/app"
 	"k8s.io/controller-manager/pkg/clientbuilder"
+	"k8s.io/controller-manager/pkg/informerfactory"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	kcmconfig "k8s.io/kubernetes/cmd/kube-controller-manager/app/config"
 	kcmoptions "k8s.io/kubernetes/cmd/kube-controller-manager/app/options"
 	"k8s.io/kubernetes/cmd/kube-controller-manager/names"
+	"k8s.io/kubernetes/pkg/controller"
+	"k8s.io/kubernetes/pkg/controller/garbagecollector"
+	resourcequotacontroller "k8s.io/kubernetes/pkg/controller/resourcequota"
 	serviceaccountcontroller "k8s.io/kubernetes/pkg/controller/serviceaccount"
+	quotacore "k8s.io/kubernetes/pkg/quota/v1/evaluator/core"
+	quotainstall "k8s.io/kubernetes/pkg/quota/v1/install"
 	"k8s.io/kubernetes/pkg/serviceaccount"
 )
 
@@ -163,6 +171,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Upstream's ResourceQuota controller always evaluates ResourceClaims (its quota
+	// configuration, unlike admission's, ignores which APIs are served), and so watches
+	// DeviceClasses and ResourceClaims, which tenants do not serve; it is built below with
+	// the evaluators of the APIs the tenant serves.
+	delete(descriptors, names.ResourceQuotaController)
+	quota, err := resourceQuotaController(ctx, controllerCtx, builder)
+	if err != nil {
+		return err
+	}
 	controllers, err := app.BuildControllers(ctx, controllerCtx, descriptors, nil, noHealthChecks{})
 	if err != nil {
 		return err
@@ -174,6 +191,8 @@ func Run(ctx context.Context, cfg Config) error {
 	controllerCtx.ObjectOrMetadataInformerFactory.Start(ctx.Done())
 	close(controllerCtx.InformersStarted)
 	go tokens.Run(ctx, 1)
+	go quota.Run(ctx, int(completed.ComponentConfig.ResourceQuotaController.ConcurrentResourceQuotaSyncs))
+	go quota.Sync(ctx, quotaDiscovery(builder), 30*time.Second)
 	logger.V(2).Info("tenant controllers started", "count", len(controllers))
 	started()
 	if !app.RunControllers(ctx, controllerCtx, controllers, 0, s.ControllerShutdownTimeout) {
@@ -200,6 +219,59 @@ func tokensController(ctx context.Context, controllerCtx app.ControllerContext, 
 		controllerCtx.InformerFactory.Core().V1().Secrets(),
 		client,
 		serviceaccountcontroller.TokensControllerOptions{TokenGenerator: generator, RootCA: rootCA})
+}
+
+// quotaDiscovery is how the ResourceQuota controller finds the resources whose usage
+// it replenishes: the namespaced resources the tenant serves.
+func quotaDiscovery(builder clientbuilder.ControllerClientBuilder) resourcequotacontroller.NamespacedResourcesFunc {
+	return func() ([]*metav1.APIResourceList, error) {
+		discovery, err := builder.DiscoveryClient("resourcequota-controller")
+		if err != nil {
+			return nil, err
+		}
+		return discovery.ServerPreferredNamespacedResources()
+	}
+}
+
+// resourceQuotaController is upstream's ResourceQuota controller as
+// kube-controller-manager builds it, except that its evaluators are those of the
+// resources the tenant serves (as quota admission's are).
+func resourceQuotaController(ctx context.Context, controllerCtx app.ControllerContext, builder clientbuilder.ControllerClientBuilder) (*resourcequotacontroller.Controller, error) {
+	client, err := builder.Client("resourcequota-controller")
+	if err != nil {
+		return nil, err
+	}
+	discovery, err := builder.DiscoveryClient("resourcequota-controller")
+	if err != nil {
+		return nil, err
+	}
+	// served asks the tenant's discovery; only a group/version the server does not know
+	// counts as not served (any other error keeps upstream's evaluator).
+	served := func(gvr schema.GroupVersionResource) bool {
+		resources, err := discovery.ServerResourcesForGroupVersion(gvr.GroupVersion().String())
+		if err != nil {
+			return !apierrors.IsNotFound(err)
+		}
+		return slices.ContainsFunc(resources.APIResources, func(r metav1.APIResource) bool { return r.Name == gvr.Resource })
+	}
+	listerFuncForResource := quotageneric.ListerFuncForResourceFunc(controllerCtx.InformerFactory.ForResource)
+	evaluators, err := quotacore.NewEvaluators(listerFuncForResource, controllerCtx.InformerFactory, served)
+	if err != nil {
+		return nil, err
+	}
+	config := quotageneric.NewConfiguration(evaluators, quotainstall.DefaultIgnoredResources())
+	return resourcequotacontroller.NewController(ctx, &resourcequotacontroller.ControllerOptions{
+		QuotaClient:               client.CoreV1(),
+		ResourceQuotaInformer:     controllerCtx.InformerFactory.Core().V1().ResourceQuotas(),
+		ResyncPeriod:              controller.StaticResyncPeriodFunc(controllerCtx.ComponentConfig.ResourceQuotaController.ResourceQuotaSyncPeriod.Duration),
+		InformerFactory:           controllerCtx.ObjectOrMetadataInformerFactory,
+		ReplenishmentResyncPeriod: controllerCtx.ResyncPeriod,
+		DiscoveryFunc:             quotaDiscovery(builder),
+		IgnoredResourcesFunc:      config.IgnoredResources,
+		InformersStarted:          controllerCtx.InformersStarted,
+		Registry:                  quotageneric.NewRegistry(config.Evaluators()),
+		UpdateFilter:              quotainstall.DefaultUpdateFilter(),
+	})
 }
 
 // noHealthChecks drops the controllers' health checks: the host reports tenant health.

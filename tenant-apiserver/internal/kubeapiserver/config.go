@@ -43,7 +43,7 @@ func sharedOpenAPIDefinitions(ref openapicommon.ReferenceCallback) map[string]op
 
 // newConfig is app.NewConfig with the shared OpenAPI definitions and without OpenAPI v2,
 // which clients of a tenant (kubectl, helm, client-go) do not need: they use v3.
-func newConfig(opts options.CompletedOptions) (*app.Config, error) {
+func newConfig(opts options.CompletedOptions, made *storages) (*app.Config, error) {
 	genericConfig, versionedInformers, storageFactory, err := controlplaneapiserver.BuildGenericConfig(
 		opts.CompletedOptions,
 		[]*runtime.Scheme{legacyscheme.Scheme, apiextensionsapiserver.Scheme, aggregatorscheme.Scheme},
@@ -70,11 +70,11 @@ func newConfig(opts options.CompletedOptions) (*app.Config, error) {
 	// (installSharedOpenAPIV3); its OpenAPIV3Config stays, for the server-side-apply type
 	// converter.
 	kubeAPIs.ControlPlane.Generic.SkipOpenAPIInstallation = true
-	// Every resource's storage shares one etcd client per transport.
-	kubeAPIs.ControlPlane.Generic.RESTOptionsGetter = sharedClientStorage{kubeAPIs.ControlPlane.Generic.RESTOptionsGetter}
-	apiExtensions.GenericConfig.RESTOptionsGetter = sharedClientStorage{apiExtensions.GenericConfig.RESTOptionsGetter}
-	apiExtensions.ExtraConfig.CRDRESTOptionsGetter = sharedClientStorage{apiExtensions.ExtraConfig.CRDRESTOptionsGetter}
-	aggregator.GenericConfig.RESTOptionsGetter = sharedClientStorage{aggregator.GenericConfig.RESTOptionsGetter}
+	// Every resource's storage shares one etcd client per transport; made records them all.
+	kubeAPIs.ControlPlane.Generic.RESTOptionsGetter = sharedClientStorage{kubeAPIs.ControlPlane.Generic.RESTOptionsGetter, made}
+	apiExtensions.GenericConfig.RESTOptionsGetter = sharedClientStorage{apiExtensions.GenericConfig.RESTOptionsGetter, made}
+	apiExtensions.ExtraConfig.CRDRESTOptionsGetter = sharedClientStorage{apiExtensions.ExtraConfig.CRDRESTOptionsGetter, made}
+	aggregator.GenericConfig.RESTOptionsGetter = sharedClientStorage{aggregator.GenericConfig.RESTOptionsGetter, made}
 	if dropOpenAPIV2 {
 		kubeAPIs.ControlPlane.Generic.OpenAPIConfig = nil
 		apiExtensions.GenericConfig.OpenAPIConfig = nil

@@ -71,12 +71,23 @@ type Config struct {
 	ExtraFlags []string
 }
 
-// leanRuntimeConfig turns off API groups a tenant does not need: internal storage-version
-// bookkeeping and storage migration are super-cluster concerns. (resource.k8s.io stays:
-// the upstream pod controllers watch it.)
+// leanRuntimeConfig turns off APIs a tenant has no use for, because only the super
+// cluster acts on them: internal storage-version bookkeeping and storage migration; API
+// Priority and Fairness (off in tenants, so its objects would configure nothing); dynamic
+// resource allocation (devices are the super cluster's, and no tenant controller or the
+// syncer handles claims); and the CSI bookkeeping of kubelets, the attach/detach
+// controller and the scheduler (CSINode, VolumeAttachment, CSIStorageCapacity,
+// CSIDriver). Every served resource costs each tenant its storage, routes, OpenAPI
+// models, table printers and a garbage-collector and quota watch (~13 goroutines).
 var leanRuntimeConfig = []string{
 	"internal.apiserver.k8s.io/v1alpha1=false",
 	"storagemigration.k8s.io/v1beta1=false",
+	"flowcontrol.apiserver.k8s.io/v1=false",
+	"resource.k8s.io/v1=false",
+	"storage.k8s.io/v1/csinodes=false",
+	"storage.k8s.io/v1/volumeattachments=false",
+	"storage.k8s.io/v1/csistoragecapacities=false",
+	"storage.k8s.io/v1/csidrivers=false",
 }
 
 // DefaultServiceClusterIPRange is the tenants' Service CIDR unless the host is told the
@@ -140,13 +151,14 @@ type Server struct {
 	loopback  *rest.Config
 	informers informers.SharedInformerFactory
 	prepared  interface{ Run(context.Context) error }
+	storages  *storages
 }
 
 // optionsMu serialises option completion: it sets process-wide component globals.
 var optionsMu sync.Mutex
 
 // New builds the tenant's server chain. Nothing runs until Run.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Listener == nil {
 		return nil, errors.New("kubeapiserver: a listener is required")
 	}
@@ -172,7 +184,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.SecureServing.ServerCert.CertDirectory = ""
 
 	optionsMu.Lock()
-	err := s.GenericServerRunOptions.ComponentGlobalsRegistry.Set()
+	err = s.GenericServerRunOptions.ComponentGlobalsRegistry.Set()
 	var completed options.CompletedOptions
 	if err == nil {
 		completed, err = s.Complete(ctx)
@@ -184,7 +196,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if errs := completed.Validate(); len(errs) != 0 {
 		return nil, fmt.Errorf("tenant %s: invalid options: %w", cfg.Name, utilerrors.NewAggregate(errs))
 	}
-	config, err := newConfig(completed)
+	made := &storages{}
+	defer func() {
+		if err != nil {
+			made.destroyAll() // what a half-built chain made
+		}
+	}()
+	config, err := newConfig(completed, made)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: config: %w", cfg.Name, err)
 	}
@@ -217,7 +235,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("tenant %s: the aggregator's delegate is %T, not the kube server", cfg.Name, chain.GenericAPIServer.NextDelegate())
 	}
 	installSharedOpenAPIV3(kube, openAPIV3Config)
-	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, informers: versionedInformers, prepared: prepared}, nil
+	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, informers: versionedInformers, prepared: prepared, storages: made}, nil
 }
 
 // StripPathPrefix serves paths under prefix as if the prefix were not there, and answers
@@ -256,7 +274,9 @@ func (s *Server) Informers() informers.SharedInformerFactory {
 	return s.informers
 }
 
-// Run serves until ctx is cancelled and the server has shut down.
+// Run serves until ctx is cancelled and the server has shut down, then releases every
+// storage the server built.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.storages.destroyAll()
 	return s.prepared.Run(ctx)
 }

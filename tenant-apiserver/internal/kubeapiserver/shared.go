@@ -72,6 +72,34 @@ func installSharedOpenAPIV3(s *genericapiserver.GenericAPIServer, cfg *common.Op
 // per-tenant etcd users that is one client per tenant; without, one per process.
 type sharedClientStorage struct {
 	generic.RESTOptionsGetter
+	// made records every storage built, so that the server's end releases them all.
+	made *storages
+}
+
+// storages are the destroy funcs of the storage one server built. Upstream destroys only
+// the storage it installs: a resource turned off after its storage was built (such as
+// storage.k8s.io/v1/volumeattachments, whose provider builds it with its status
+// storage) would otherwise keep its reference to the shared etcd client forever.
+type storages struct {
+	mu      sync.Mutex
+	destroy []factory.DestroyFunc
+}
+
+func (s *storages) add(d factory.DestroyFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.destroy = append(s.destroy, d)
+}
+
+// destroyAll destroys what is left (each destroy func runs once whoever calls it).
+func (s *storages) destroyAll() {
+	s.mu.Lock()
+	destroy := s.destroy
+	s.destroy = nil
+	s.mu.Unlock()
+	for _, d := range destroy {
+		d()
+	}
 }
 
 var undecoratedStorage = reflect.ValueOf(generic.UndecoratedStorage).Pointer()
@@ -83,9 +111,17 @@ func (g sharedClientStorage) GetRESTOptions(resource schema.GroupResource, examp
 	if err != nil || opts.Decorator == nil || reflect.ValueOf(opts.Decorator).Pointer() != undecoratedStorage {
 		return opts, err
 	}
-	opts.Decorator = sharedClientDecorator
+	decorator := sharedClientDecorator
 	if watchCached[resource] {
-		opts.Decorator = cachedSharedClientDecorator
+		decorator = cachedSharedClientDecorator
+	}
+	opts.Decorator = func(config *storagebackend.ConfigForResource, resourcePrefix string, keyFunc func(obj runtime.Object) (string, error),
+		newFunc, newListFunc func() runtime.Object, getAttrs storage.AttrFunc, triggers storage.IndexerFuncs, indexers *cache.Indexers) (storage.Interface, factory.DestroyFunc, error) {
+		s, destroy, err := decorator(config, resourcePrefix, keyFunc, newFunc, newListFunc, getAttrs, triggers, indexers)
+		if err == nil {
+			g.made.add(destroy)
+		}
+		return s, destroy, err
 	}
 	return opts, nil
 }
