@@ -209,4 +209,6 @@ replace (
 	k8s.io/sample-cli-plugin => k8s.io/sample-cli-plugin v0.36.3
 	k8s.io/sample-controller => k8s.io/sample-controller v0.36.3
 	k8s.io/streaming => k8s.io/streaming v0.36.3
+	// Patched: informer event buffers start small (third_party/k8s-utils/README.vcp.md).
+	k8s.io/utils => ./third_party/k8s-utils
 )

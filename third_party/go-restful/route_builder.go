@@ -339,12 +339,12 @@ func (b *RouteBuilder) Build() Route {
 		Doc:                              b.doc,
 		Notes:                            b.notes,
 		Operation:                        operationName,
-		ParameterDocs:                    b.parameters,
+		ParameterDocs:                    internParameters(b.parameters), // vcp patch
 		ResponseErrors:                   b.errorMap,
 		DefaultResponse:                  b.defaultResponse,
 		ReadSample:                       b.readSample,
 		WriteSamples:                     b.writeSamples,
-		Metadata:                         b.metadata,
+		Metadata:                         internMetadata(b.metadata), // vcp patch
 		Deprecated:                       b.deprecated,
 		contentEncodingEnabled:           b.contentEncodingEnabled,
 		allowedMethodsWithoutContentType: b.allowedMethodsWithoutContentType,
