@@ -18,6 +18,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +30,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/component-base/metrics/legacyregistry"
 
 	"github.com/vcp-dev/vcp/bench/internal/stats"
 	"github.com/vcp-dev/vcp/hack/localcluster"
@@ -46,7 +50,12 @@ func main() {
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the P1 phase (adding the timed tenants) to this file")
 	flag.StringVar(&idleProfile, "idle-cpuprofile", "", "write a CPU profile of the idle settle period at the largest N to this file")
 	flag.IntVar(&buildGCPercent, "build-gc-percent", 0, "GOGC while a tenant is built (0: the host's default, -1: leave GOGC alone)")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof and the host's /metrics on this address (such as 127.0.0.1:6060) while the benchmark runs")
 	flag.Parse()
+	if *pprofAddr != "" {
+		http.Handle("/metrics", legacyregistry.Handler())
+		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	counts, err := parseCounts(*nList)
 	if err != nil {
 		fail(err)
