@@ -2,9 +2,12 @@ package host
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubernetes/plugin/pkg/auth/authorizer/rbac/bootstrappolicy"
 )
 
 // TestLeanAPISurface checks which APIs a tenant serves: what only the super cluster acts
@@ -56,5 +59,66 @@ func TestLeanAPISurface(t *testing.T) {
 		}
 		slices.Sort(keys)
 		t.Logf("served: %v", keys)
+	}
+}
+
+// TestBootstrapPolicy checks vcp's replacements for kube-apiserver's RBAC and priority
+// class bootstrap hooks (which wait a second before their first try): a new tenant has
+// every bootstrap role, binding and system priority class, and /readyz reports vcp's
+// hooks instead of upstream's.
+func TestBootstrapPolicy(t *testing.T) {
+	h := startHost(t, Options{DisableControllers: true})
+	if _, err := h.Add(t.Context(), TenantSpec{Name: "a", UID: "uid-a"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := h.RESTConfig("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := kubernetes.NewForConfigOrDie(cfg)
+	ctx := t.Context()
+	roles, err := client.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bindings, err := client.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRoles := append(bootstrappolicy.ClusterRoles(), bootstrappolicy.ControllerRoles()...)
+	wantBindings := append(bootstrappolicy.ClusterRoleBindings(), bootstrappolicy.ControllerRoleBindings()...)
+	if len(roles.Items) != len(wantRoles) || len(bindings.Items) != len(wantBindings) {
+		t.Errorf("%d cluster roles and %d bindings, want upstream's %d and %d", len(roles.Items), len(bindings.Items), len(wantRoles), len(wantBindings))
+	}
+	for namespace, want := range bootstrappolicy.NamespaceRoles() {
+		got, err := client.RbacV1().Roles(namespace).List(ctx, metav1.ListOptions{})
+		if err != nil || len(got.Items) != len(want) {
+			t.Errorf("roles in %s: %v (err %v), want %d", namespace, got, err, len(want))
+		}
+	}
+	for namespace, want := range bootstrappolicy.NamespaceRoleBindings() {
+		got, err := client.RbacV1().RoleBindings(namespace).List(ctx, metav1.ListOptions{})
+		if err != nil || len(got.Items) != len(want) {
+			t.Errorf("role bindings in %s: %v (err %v), want %d", namespace, got, err, len(want))
+		}
+	}
+	for _, name := range []string{"system-node-critical", "system-cluster-critical"} {
+		if _, err := client.SchedulingV1().PriorityClasses().Get(ctx, name, metav1.GetOptions{}); err != nil {
+			t.Errorf("PriorityClass %s: %v", name, err)
+		}
+	}
+	readyz, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").Param("verbose", "true").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[+]poststarthook/vcp/rbac-bootstrap-roles ok", "[+]poststarthook/vcp/bootstrap-system-priority-classes ok"} {
+		if !strings.Contains(string(readyz), want) {
+			t.Errorf("/readyz lacks %q:\n%s", want, readyz)
+		}
+	}
+	for _, replaced := range []string{"poststarthook/rbac/bootstrap-roles", "poststarthook/scheduling/bootstrap-system-priority-classes"} {
+		if strings.Contains(string(readyz), replaced) {
+			t.Errorf("/readyz still has upstream's %s", replaced)
+		}
 	}
 }

@@ -53,6 +53,8 @@ func newConfig(opts options.CompletedOptions, made *storages) (*app.Config, erro
 	if err != nil {
 		return nil, err
 	}
+	// Replaced by faster equivalents (bootstrap.go); every server of the chain inherits this.
+	genericConfig.DisabledPostStartHooks.Insert(replacedPostStartHooks...)
 	kubeAPIs, serviceResolver, pluginInitializer, err := app.CreateKubeAPIServerConfig(opts, genericConfig, versionedInformers, storageFactory)
 	if err != nil {
 		return nil, err

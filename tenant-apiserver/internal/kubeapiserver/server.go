@@ -224,6 +224,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: server chain: %w", cfg.Name, err)
 	}
+	if err := addBootstrapHooks(chain.GenericAPIServer); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", cfg.Name, err)
+	}
 	prepared, err := chain.PrepareRun()
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: prepare: %w", cfg.Name, err)
