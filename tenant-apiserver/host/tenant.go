@@ -336,6 +336,10 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 		cancelRun()
 		return fmt.Errorf("tenant %s %w: %w", t.spec.Name, errNotReady, err)
 	}
+	if err := waitOpenAPIServed(runCtx, loopback, t.h.opts.ReadyTimeout); err != nil {
+		cancelRun()
+		return fmt.Errorf("tenant %s %w: %w", t.spec.Name, errNotReady, err)
+	}
 	endStarting()
 	t.mu.Lock()
 	t.loopback = loopback
@@ -423,7 +427,7 @@ func waitReady(ctx context.Context, cfg *rest.Config, timeout time.Duration, err
 			return ctx.Err()
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, 200*time.Millisecond)
+		delay = min(delay*2, 50*time.Millisecond)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/readyz", nil)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -486,6 +490,45 @@ func waitCRDsServed(ctx context.Context, cfg *rest.Config, timeout time.Duration
 	})
 	if err != nil {
 		return fmt.Errorf("custom resources not served yet: %v: %w", missing, err)
+	}
+	return nil
+}
+
+// waitOpenAPIServed waits until /openapi/v3 lists every group/version discovery serves.
+// The aggregator collects the documents just after /readyz turns ok, and clients that
+// read them (kubectl explain, client-side validation, code generators) would meanwhile
+// find groups missing.
+func waitOpenAPIServed(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	err = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		groups, err := disco.ServerGroups()
+		if err != nil {
+			return false, nil
+		}
+		paths, err := disco.OpenAPIV3().Paths()
+		if err != nil {
+			return false, nil
+		}
+		missing = missing[:0]
+		for _, g := range groups.Groups {
+			for _, v := range g.Versions {
+				path := "apis/" + v.GroupVersion
+				if g.Name == "" {
+					path = "api/" + v.Version
+				}
+				if _, ok := paths[path]; !ok {
+					missing = append(missing, path)
+				}
+			}
+		}
+		return len(missing) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("OpenAPI v3 does not list %v yet: %w", missing, err)
 	}
 	return nil
 }
