@@ -24,6 +24,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/rest"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app/options"
 
@@ -238,6 +239,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("tenant %s: the aggregator's delegate is %T, not the kube server", cfg.Name, chain.GenericAPIServer.NextDelegate())
 	}
 	installSharedOpenAPIV3(kube, openAPIV3Config)
+	// The apiextensions server publishes CRDs' OpenAPI v3 documents only when it has a
+	// static v2 spec, which it gets only when it serves /openapi/v2, dropped in newConfig:
+	// without this, no custom resource ever appeared in /openapi/v3 (kubectl explain).
+	// An empty spec starts the v3 publisher; the v2 one also needs a v2 service, and stays
+	// off.
+	if extensions, ok := kube.NextDelegate().(*genericapiserver.GenericAPIServer); ok && extensions.StaticOpenAPISpec == nil {
+		extensions.StaticOpenAPISpec = &spec.Swagger{}
+	}
 	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, informers: versionedInformers, prepared: prepared, storages: made}, nil
 }
 
