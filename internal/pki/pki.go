@@ -153,13 +153,37 @@ func (ca *KeyPair) Sign(req CertRequest) (*KeyPair, error) {
 func (kp *KeyPair) WriteFiles(dir, name string) (certPath, keyPath string, err error) {
 	certPath = filepath.Join(dir, name+".crt")
 	keyPath = filepath.Join(dir, name+".key")
-	if err := os.WriteFile(certPath, kp.CertPEM(), 0o644); err != nil {
+	// The key first: a reader that sees the new certificate then finds its key (servers
+	// reload renewed pairs while they run, and keep the old pair when the two disagree).
+	if err := writeFileAtomic(keyPath, kp.KeyPEM(), 0o600); err != nil {
 		return "", "", err
 	}
-	if err := os.WriteFile(keyPath, kp.KeyPEM(), 0o600); err != nil {
+	if err := writeFileAtomic(certPath, kp.CertPEM(), 0o644); err != nil {
 		return "", "", err
 	}
 	return certPath, keyPath, nil
+}
+
+// writeFileAtomic replaces path with data by renaming a finished temporary file over
+// it, so a reader sees the old content or the new, never a partial file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // Load reads a pair written by WriteFiles.

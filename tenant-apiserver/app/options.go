@@ -37,6 +37,7 @@ type Options struct {
 	Tenants            []string
 	DisableControllers bool
 	ReadyTimeout       time.Duration
+	RenewInterval      time.Duration
 	BuildGCPercent     int
 	EmbeddedEtcdAuth   bool
 	EmbeddedEtcdPort   int
@@ -89,6 +90,7 @@ func NewCommand() *cobra.Command {
 	f.StringArrayVar(&o.Tenants, "tenant", nil, "NAME=UID of a tenant to serve from the start (repeatable)")
 	f.BoolVar(&o.DisableControllers, "disable-controllers", false, "serve tenant APIs without their controllers")
 	f.DurationVar(&o.ReadyTimeout, "tenant-ready-timeout", time.Minute, "how long a new tenant may take to answer")
+	f.DurationVar(&o.RenewInterval, "certificate-renew-interval", host.DefaultRenewInterval, "how often running tenants' certificates are checked and renewed when they expire within 60 days")
 	f.IntVar(&o.BuildGCPercent, "build-gc-percent", host.DefaultBuildGCPercent, "GOGC while a tenant is being built (fewer half-empty heap spans per tenant afterwards); -1 leaves GOGC alone")
 	f.BoolVar(&o.EmbeddedEtcdAuth, "embedded-etcd-auth", false, "serve the embedded etcd over TLS with client-certificate auth and give each tenant an etcd user limited to its prefix")
 	f.IntVar(&o.EmbeddedEtcdPort, "embedded-etcd-port", 0, "loopback port the embedded etcd serves clients on (0: a free one)")
@@ -141,6 +143,9 @@ func (o *Options) Validate() error {
 	}
 	if o.BuildGCPercent == 0 || o.BuildGCPercent < -1 {
 		errs = append(errs, fmt.Errorf("--build-gc-percent must be positive or -1, got %d", o.BuildGCPercent))
+	}
+	if o.RenewInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--certificate-renew-interval must be positive, got %s", o.RenewInterval))
 	}
 	if o.ReadyTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--tenant-ready-timeout must be positive, got %s", o.ReadyTimeout))
@@ -209,7 +214,7 @@ func (o *Options) Run(ctx context.Context) error {
 	defer ds.Close()
 	h, err := host.New(host.Options{
 		ListenAddress: o.ListenAddress, AdminAddress: o.AdminAddress, DataDir: o.DataDir, Domain: o.Domain,
-		Datastore: ds, ReadyTimeout: o.ReadyTimeout, DisableControllers: o.DisableControllers, BuildGCPercent: o.BuildGCPercent, AdminToken: token,
+		Datastore: ds, ReadyTimeout: o.ReadyTimeout, RenewInterval: o.RenewInterval, DisableControllers: o.DisableControllers, BuildGCPercent: o.BuildGCPercent, AdminToken: token,
 		AdvertiseURL: o.AdvertiseURL, ServiceClusterIPRange: o.ServiceCIDR,
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -62,20 +63,45 @@ func (ds *Datastore) EnsureTenant(ctx context.Context, prefix, dir string) (Clie
 	if _, err := ds.kv.UserGrantRole(ctx, user, user); err != nil {
 		return ClientConfig{}, fmt.Errorf("etcd user %s: grant role: %w", user, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	certPath, keyPath, _, err := ds.ensureTenantCertificate(user, dir)
+	if err != nil {
 		return ClientConfig{}, err
 	}
-	certPath, keyPath := filepath.Join(dir, "etcd-client.crt"), filepath.Join(dir, "etcd-client.key")
-	if kp, err := pki.Load(certPath, keyPath); err != nil || kp.Cert.Subject.CommonName != user || kp.Cert.CheckSignatureFrom(ds.auth.ClientCA.Cert) != nil {
-		kp, err := ds.auth.ClientCA.Sign(pki.CertRequest{CommonName: user, Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-		if err != nil {
-			return ClientConfig{}, err
-		}
-		if _, _, err := kp.WriteFiles(dir, "etcd-client"); err != nil {
-			return ClientConfig{}, err
-		}
-	}
 	return ClientConfig{Endpoints: ds.Client.Endpoints, CAFile: ds.auth.ServerCAFile, CertFile: certPath, KeyFile: keyPath}, nil
+}
+
+// RenewBefore is how long before expiry a tenant's etcd client certificate is renewed.
+const RenewBefore = 60 * 24 * time.Hour
+
+// RenewTenantCertificate renews the etcd client certificate of the tenant with key prefix
+// in dir when it expires within RenewBefore (or is missing or not the datastore's). The
+// etcd client reads the files again at every TLS handshake, so a running tenant uses
+// the new certificate from its next connection on. A no-op without auth.
+func (ds *Datastore) RenewTenantCertificate(prefix, dir string) (renewed bool, err error) {
+	if ds.auth == nil {
+		return false, nil
+	}
+	_, _, renewed, err = ds.ensureTenantCertificate(TenantUser(prefix), dir)
+	return renewed, err
+}
+
+func (ds *Datastore) ensureTenantCertificate(user, dir string) (certPath, keyPath string, renewed bool, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", false, err
+	}
+	certPath, keyPath = filepath.Join(dir, "etcd-client.crt"), filepath.Join(dir, "etcd-client.key")
+	kp, err := pki.Load(certPath, keyPath)
+	if err == nil && kp.Cert.Subject.CommonName == user && kp.Cert.CheckSignatureFrom(ds.auth.ClientCA.Cert) == nil &&
+		time.Until(kp.Cert.NotAfter) > RenewBefore {
+		return certPath, keyPath, false, nil
+	}
+	if kp, err = ds.auth.ClientCA.Sign(pki.CertRequest{CommonName: user, Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return "", "", false, err
+	}
+	if _, _, err := kp.WriteFiles(dir, "etcd-client"); err != nil {
+		return "", "", false, err
+	}
+	return certPath, keyPath, true, nil
 }
 
 // DeleteTenantUser removes a tenant's etcd user and role; a no-op without auth.

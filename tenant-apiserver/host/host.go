@@ -60,6 +60,9 @@ type Options struct {
 	// ServiceClusterIPRange is the super cluster's Service CIDR, which every tenant uses
 	// too (the syncer gives tenant Services their super copies' IPs). Default 10.96.0.0/16.
 	ServiceClusterIPRange string
+	// RenewInterval is how often running tenants' certificates are checked and renewed
+	// when due. Default DefaultRenewInterval.
+	RenewInterval time.Duration
 }
 
 // TenantSpec describes a tenant to add.
@@ -127,6 +130,8 @@ type Host struct {
 	adminL net.Listener
 
 	gc *gcWindow
+	// stopRenew ends the certificate renewal loop.
+	stopRenew chan struct{}
 
 	mu      sync.Mutex
 	tenants map[string]*Tenant
@@ -155,6 +160,9 @@ func New(opts Options) (*Host, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = time.Minute
 	}
+	if opts.RenewInterval == 0 {
+		opts.RenewInterval = DefaultRenewInterval
+	}
 	// Library goroutines that recover with HandleCrash must not take the whole host (every
 	// tenant) down when one tenant hits a bug: log and go on.
 	utilruntime.ReallyCrash = false
@@ -180,6 +188,8 @@ func (h *Host) Start() error {
 	go func() { _ = h.router.Serve(ln) }()
 	h.admin = &http.Server{Handler: h.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = h.admin.Serve(adminL) }()
+	h.stopRenew = make(chan struct{})
+	go h.renewLoop(h.opts.RenewInterval, h.stopRenew)
 	return nil
 }
 
@@ -329,6 +339,10 @@ func (h *Host) Tenants() []*Tenant {
 
 // Stop stops every tenant and closes the host's ports. Tenant data stays.
 func (h *Host) Stop() {
+	if h.stopRenew != nil {
+		close(h.stopRenew)
+		h.stopRenew = nil
+	}
 	var wg sync.WaitGroup
 	for _, t := range h.Tenants() {
 		wg.Go(t.stop)

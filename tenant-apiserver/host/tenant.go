@@ -42,6 +42,9 @@ type Tenant struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// pkiMu serialises writes of the tenant's PKI files (start and renewal).
+	pkiMu sync.Mutex
+
 	mu       sync.Mutex
 	files    *tenantpki.Files
 	etcd     datastore.ClientConfig
@@ -172,11 +175,13 @@ func (t *Tenant) start(ctx context.Context) error {
 			return fmt.Errorf("tenant %s: PKI: %w", t.spec.Name, err)
 		}
 	}
+	t.pkiMu.Lock()
 	files, _, err := tenantpki.Ensure(t.dir+"/pki", t.pkiRequest())
-	if err != nil {
-		return fmt.Errorf("tenant %s: PKI: %w", t.spec.Name, err)
+	var etcd datastore.ClientConfig
+	if err == nil {
+		etcd, err = t.h.opts.Datastore.EnsureTenant(ctx, t.spec.prefix(), t.dir+"/pki")
 	}
-	etcd, err := t.h.opts.Datastore.EnsureTenant(ctx, t.spec.prefix(), t.dir+"/pki")
+	t.pkiMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("tenant %s: datastore: %w", t.spec.Name, err)
 	}
