@@ -28,6 +28,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
 	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
 	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
@@ -278,6 +279,7 @@ func (h *Host) Remove(ctx context.Context, name string, deleteData bool) error {
 	switch {
 	case running:
 		t.stop()
+		kubeapiserver.ForgetTenantMetrics(name)
 		rec = record{TenantSpec: t.spec}
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("tenant %s: %w", name, ErrTenantNotFound)

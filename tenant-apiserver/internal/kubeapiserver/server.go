@@ -207,13 +207,15 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: config: %w", cfg.Name, err)
 	}
-	if cfg.PathPrefix != "" {
-		// The aggregator is the outermost server: its handler chain is what the listener serves.
-		generic := &config.Aggregator.GenericConfig.Config
-		build := generic.BuildHandlerChainFunc
-		generic.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
-			return StripPathPrefix(cfg.PathPrefix, build(h, c))
+	// The aggregator is the outermost server: its handler chain is what the listener serves.
+	generic := &config.Aggregator.GenericConfig.Config
+	build := generic.BuildHandlerChainFunc
+	generic.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+		h = build(h, c)
+		if cfg.PathPrefix != "" {
+			h = StripPathPrefix(cfg.PathPrefix, h)
 		}
+		return instrumentTenant(cfg.Name, h)
 	}
 	openAPIV3Config := config.KubeAPIs.ControlPlane.Generic.OpenAPIV3Config
 	versionedInformers := config.KubeAPIs.ControlPlane.VersionedInformers

@@ -1,0 +1,64 @@
+package host
+
+import (
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vcp-dev/vcp/internal/promtext"
+)
+
+// TestAdminMetricsPerTenant checks the admin port's per-tenant figures: each tenant's
+// requests are counted under its own name (upstream's apiserver_* series add up all
+// tenants), and a removed tenant's series go away.
+func TestAdminMetricsPerTenant(t *testing.T) {
+	h := startHost(t, Options{DisableControllers: true})
+	ctx := t.Context()
+	for _, name := range []string{"a", "b"} {
+		if _, err := h.Add(ctx, TenantSpec{Name: name, UID: "uid-" + name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scrape := func() map[string]float64 {
+		t.Helper()
+		samples, err := promtext.Scrape(h.AdminURL() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return samples
+	}
+	count := func(samples map[string]float64, tenant string) float64 {
+		return samples[`vcp_tenant_requests_total{code="200",method="GET",tenant="`+tenant+`",watch="false"}`]
+	}
+	before := scrape()
+	cfg, err := h.RESTConfig("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := kubernetes.NewForConfigOrDie(cfg)
+	for range 7 {
+		if _, err := client.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := scrape()
+	if got := count(after, "a") - count(before, "a"); got < 7 {
+		t.Errorf("tenant a's GET 200 count rose by %v, want at least 7", got)
+	}
+	if got := count(after, "b") - count(before, "b"); got >= 7 {
+		t.Errorf("tenant b's count rose by %v with a's requests", got)
+	}
+	if after[`vcp_tenant_request_duration_seconds_count{method="GET",tenant="a"}`] < 7 {
+		t.Error("tenant a's request durations are not counted")
+	}
+	if err := h.Remove(ctx, "a", false); err != nil {
+		t.Fatal(err)
+	}
+	for key := range scrape() {
+		if strings.HasPrefix(key, "vcp_tenant_") && strings.Contains(key, `tenant="a"`) {
+			t.Errorf("a removed tenant's series remains: %s", key)
+		}
+	}
+}
