@@ -550,12 +550,11 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 	for kind, inf := range informerOf {
 		add := enqueue(kind)
 		onAdd := func(obj any, initialList bool) {
-			// Pods created while the session runs start the create-latency clock; those
-			// listed at start-up mostly have their super pods already.
-			if kind == KindPod && !initialList {
-				if m, err := meta.Accessor(obj); err == nil {
-					newPods.mark(cfg.Key + "/" + m.GetNamespace() + "/" + m.GetName())
-				}
+			// Pods created while the session runs start the create-latency clock, and so
+			// do unbound pods listed at start-up (created just before the session, or
+			// while the syncer was down); bound ones have their super pods already.
+			if pod, ok := obj.(*corev1.Pod); ok && (!initialList || pod.Spec.NodeName == "") {
+				newPods.mark(cfg.Key + "/" + pod.Namespace + "/" + pod.Name)
 			}
 			add(obj)
 		}
