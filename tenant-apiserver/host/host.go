@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -50,6 +51,10 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// DisableControllers runs tenants without their in-process controllers (API-only).
 	DisableControllers bool
+	// MaxConcurrentBuilds is how many tenants' servers are built (and their controllers
+	// started) at once; the others wait their turn, which ReadyTimeout does not count.
+	// Default GOMAXPROCS.
+	MaxConcurrentBuilds int
 	// BuildGCPercent is GOGC while a tenant is being built (see DefaultBuildGCPercent,
 	// which 0 means); negative leaves GOGC alone.
 	BuildGCPercent int
@@ -131,6 +136,8 @@ type Host struct {
 	adminL net.Listener
 
 	gc *gcWindow
+	// builds holds a token per tenant being built (Options.MaxConcurrentBuilds).
+	builds chan struct{}
 	// stopRenew ends the certificate renewal loop.
 	stopRenew chan struct{}
 
@@ -161,6 +168,9 @@ func New(opts Options) (*Host, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = time.Minute
 	}
+	if opts.MaxConcurrentBuilds <= 0 {
+		opts.MaxConcurrentBuilds = runtime.GOMAXPROCS(0)
+	}
 	if opts.RenewInterval == 0 {
 		opts.RenewInterval = DefaultRenewInterval
 	}
@@ -168,7 +178,7 @@ func New(opts Options) (*Host, error) {
 	// tenant) down when one tenant hits a bug: log and go on.
 	utilruntime.ReallyCrash = false
 	guardFatal()
-	return &Host{opts: opts, router: router.New(), gc: &gcWindow{percent: opts.BuildGCPercent}, tenants: map[string]*Tenant{}}, nil
+	return &Host{opts: opts, router: router.New(), gc: &gcWindow{percent: opts.BuildGCPercent}, builds: make(chan struct{}, opts.MaxConcurrentBuilds), tenants: map[string]*Tenant{}}, nil
 }
 
 // Start opens the tenant port and the admin port.

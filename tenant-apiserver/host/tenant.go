@@ -276,8 +276,20 @@ func (t *Tenant) supervise(firstReady chan<- error) {
 // runOnce builds and runs one incarnation of the tenant's server. It calls ready once the
 // server answers /readyz and returns when the server stops.
 func (t *Tenant) runOnce(ready func()) (err error) {
-	// Building ends when the controllers have started (or, without them, at ready).
-	endBuild := t.h.gc.enter()
+	// Building ends when the controllers have started (or, without them, at ready). At
+	// most Options.MaxConcurrentBuilds tenants build at once: a build is CPU-bound, and
+	// more at once only makes each slower, past the bootstrap hooks' and ReadyTimeout's
+	// bounds under load (they failed, were built again, and the host never caught up).
+	select {
+	case t.h.builds <- struct{}{}:
+	case <-t.ctx.Done():
+		return t.ctx.Err()
+	}
+	leaveGC := t.h.gc.enter()
+	endBuild := sync.OnceFunc(func() {
+		leaveGC()
+		<-t.h.builds
+	})
 	defer endBuild()
 	fatal, endStarting := startingTenants.begin()
 	defer endStarting()
@@ -353,6 +365,11 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 	ready()
 	if t.h.opts.DisableControllers {
 		endBuild()
+	} else {
+		// Controllers that never report started (a cache that never syncs) must not keep
+		// other tenants from building.
+		stopTimer := time.AfterFunc(t.h.opts.ReadyTimeout, endBuild).Stop
+		defer stopTimer()
 	}
 	if hook := afterReady; hook != nil {
 		wg.Go(func() {
