@@ -100,3 +100,14 @@ func (o *Options) NewManager(leaderElectionID string, qps float32, burst int) (c
 	}
 	return mgr, cfg, nil
 }
+
+// Protobuf returns a copy of cfg whose clients send and prefer protobuf, as kube's own
+// controllers do: decoding a pod from protobuf costs a fraction of the CPU JSON does,
+// and a syncer decodes every pod event of every tenant and of the super cluster. Only
+// for clients of built-in kinds: custom resources have no protobuf encoding.
+func Protobuf(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	return cfg
+}

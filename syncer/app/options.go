@@ -87,7 +87,7 @@ func (o *Options) Run() error {
 	if err != nil {
 		return err
 	}
-	superClient, err := kubernetes.NewForConfig(cfg)
+	superClient, err := kubernetes.NewForConfig(ctrlapp.Protobuf(cfg))
 	if err != nil {
 		return err
 	}

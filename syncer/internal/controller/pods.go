@@ -162,6 +162,18 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 	if err != nil {
 		return err
 	}
+	if slimPod(tenantPod) {
+		// A bound pod whose super pod went (deleted by hand, or by a node's end): the
+		// cache has no spec to make its new super pod from.
+		full, err := sess.client.CoreV1().Pods(tenantPod.Namespace).Get(ctx, tenantPod.Name, metav1.GetOptions{})
+		if err != nil {
+			return ignoreGone(err)
+		}
+		if full.UID != tenantPod.UID {
+			return fmt.Errorf("tenant pod %s/%s was re-created; waiting for the cache", tenantPod.Namespace, tenantPod.Name)
+		}
+		tenantPod = full
+	}
 	superPod := translate.SuperPod(sess.key, tenantPod, sess.currentIsolation(), policies)
 	_, err = s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {

@@ -86,3 +86,44 @@ func TestPolicyPodsEnqueuer(t *testing.T) {
 		}
 	}
 }
+
+func TestSlimTenantObject(t *testing.T) {
+	token := corev1.Volume{Name: "kube-api-access-x", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}}
+	data := corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+	pod := func(node string) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "p", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+			Spec: corev1.PodSpec{NodeName: node, ServiceAccountName: "builder", Containers: []corev1.Container{{Name: "c", Image: "app"}},
+				Volumes: []corev1.Volume{data, token}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning},
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		in       *corev1.Pod
+		wantSlim bool
+	}{
+		{"unbound: the spec makes its super pod", pod(""), false},
+		{"bound: its super pod exists", pod("node-1"), true},
+	} {
+		obj, err := slimTenantObject(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := obj.(*corev1.Pod)
+		if slimPod(got) != tc.wantSlim {
+			t.Errorf("%s: slim %v, want %v", tc.name, slimPod(got), tc.wantSlim)
+		}
+		if got.ManagedFields != nil || got.Status.Phase != corev1.PodRunning {
+			t.Errorf("%s: managed fields %v, status %v", tc.name, got.ManagedFields, got.Status)
+		}
+		// What the syncer reads of a cached pod survives: node, the token's account.
+		if sa, ok := translate.TokenServiceAccount(got); !ok || sa != "builder" || got.Spec.NodeName != tc.in.Spec.NodeName {
+			t.Errorf("%s: token account %q %v, node %q", tc.name, sa, ok, got.Spec.NodeName)
+		}
+		if tc.wantSlim && (len(got.Spec.Volumes) != 1 || got.Spec.Volumes[0].Name != token.Name) {
+			t.Errorf("%s: volumes %v, want only the token's", tc.name, got.Spec.Volumes)
+		}
+	}
+}

@@ -496,7 +496,7 @@ func (s *session) hasNode(name string) bool {
 
 func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstSeen) (*session, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	factory := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 10*time.Minute, informers.WithTransform(stripManagedFields))
+	factory := informers.NewSharedInformerFactoryWithOptions(cfg.Client, 10*time.Minute, informers.WithTransform(slimTenantObject))
 	core := factory.Core().V1()
 	sess := &session{key: cfg.Key, client: cfg.Client, pods: core.Pods().Lister(), nss: core.Namespaces().Lister(),
 		configMaps: core.ConfigMaps().Lister(), secrets: core.Secrets().Lister(), services: core.Services().Lister(),
@@ -652,6 +652,29 @@ func slimSuperObject(obj any) (any, error) {
 	}
 	return stripManagedFields(obj)
 }
+
+// slimTenantObject keeps of a cached tenant object what the syncer reads. A tenant pod
+// bound to a node has its super pod (the syncer binds it to the super pod's node), so
+// its spec is needed again only to re-create a super pod deleted by hand, and
+// createSuperPod then fetches the pod. The cache keeps the node, the service account
+// and the volumes holding its token (translate.TokenServiceAccount): the spec is about
+// a third of a pod.
+func slimTenantObject(obj any) (any, error) {
+	if pod, ok := obj.(*corev1.Pod); ok && pod.Spec.NodeName != "" && len(pod.Spec.Containers) > 0 {
+		slim := corev1.PodSpec{NodeName: pod.Spec.NodeName, ServiceAccountName: pod.Spec.ServiceAccountName}
+		for _, v := range pod.Spec.Volumes {
+			if _, ok := translate.TokenServiceAccount(&corev1.Pod{Spec: corev1.PodSpec{Volumes: []corev1.Volume{v}}}); ok {
+				slim.Volumes = append(slim.Volumes, v)
+			}
+		}
+		pod.Spec = slim
+	}
+	return stripManagedFields(obj)
+}
+
+// slimPod reports whether a cached tenant pod lost its spec to slimTenantObject (every
+// pod the API accepts has a container).
+func slimPod(pod *corev1.Pod) bool { return len(pod.Spec.Containers) == 0 }
 
 // stripManagedFields drops what the syncer never reads from cached objects: managed
 // fields are often the larger half of a pod, and the syncer caches every tenant pod and

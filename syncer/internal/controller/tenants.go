@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/internal/ctrlapp"
 	"github.com/vcp-dev/vcp/syncer/internal/translate"
 )
 
@@ -107,5 +108,5 @@ func (r *TenantReconciler) tenantClient(ctx context.Context, vc *tenancyv1alpha1
 	}
 	cfg.QPS, cfg.Burst = 200, 400
 	cfg.UserAgent = "vcp-syncer"
-	return kubernetes.NewForConfig(cfg)
+	return kubernetes.NewForConfig(ctrlapp.Protobuf(cfg))
 }
