@@ -2,6 +2,12 @@
 // by weight, so a tenant that queues thousands of items delays another tenant by at most
 // one round (the sum of the weights), never by its backlog.
 //
+// A tenant that had nothing queued is served first, for one turn, and then joins the
+// round: as in weighted fair queueing, a tenant that asks for little waits for no round
+// of the busy tenants (its items would have finished long before theirs), and a busy
+// tenant still gets its turn once per round. A tenant can come first again only after its
+// queue ran dry, so the busy ones wait at most one turn of each other tenant.
+//
 // Within a tenant it behaves like client-go's workqueue: an item is queued at most once,
 // an item being processed is not handed out again until Done, and an item added while it
 // is processed is queued again at Done.
@@ -18,7 +24,11 @@ type Queue[T comparable] struct {
 	cond *sync.Cond
 
 	tenants map[string]*tenantQueue[T]
-	// ring is the round-robin order of tenants with queued items.
+	// fresh are the tenants whose queue was empty when an item came, in order: each is
+	// served one turn before the ring, freshCredit is what fresh[0] has left of it.
+	fresh       []string
+	freshCredit int
+	// ring is the round-robin order of the other tenants with queued items.
 	ring []string
 	// next is the ring position served next; credit is what that tenant has left this round.
 	next   int
@@ -37,7 +47,8 @@ type tenantQueue[T comparable] struct {
 	queued     map[T]time.Time
 	processing map[T]bool
 	dirty      map[T]bool
-	inRing     bool
+	// active: in fresh or in the ring.
+	active bool
 }
 
 // New returns an empty queue.
@@ -85,9 +96,9 @@ func (q *Queue[T]) enqueue(name string, t *tenantQueue[T], item T) {
 	}
 	t.queued[item] = time.Now()
 	t.items = append(t.items, item)
-	if !t.inRing {
-		t.inRing = true
-		q.ring = append(q.ring, name)
+	if !t.active {
+		t.active = true
+		q.fresh = append(q.fresh, name)
 	}
 	q.cond.Signal()
 }
@@ -106,8 +117,27 @@ func (q *Queue[T]) AddAfter(tenant string, item T, d time.Duration) {
 func (q *Queue[T]) Get() (tenant string, item T, shutdown bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.ring) == 0 && !q.shuttingDown {
+	for len(q.ring) == 0 && len(q.fresh) == 0 && !q.shuttingDown {
 		q.cond.Wait()
+	}
+	if len(q.fresh) > 0 {
+		name := q.fresh[0]
+		t := q.tenants[name]
+		if q.freshCredit == 0 {
+			q.freshCredit = t.weight
+		}
+		item = q.pop(name, t)
+		q.freshCredit--
+		switch {
+		case len(t.items) == 0:
+			t.active = false
+			q.fresh, q.freshCredit = q.fresh[1:], 0
+		case q.freshCredit == 0:
+			// Its turn is over: from now on it takes its turns in the round.
+			q.fresh = q.fresh[1:]
+			q.ring = append(q.ring, name)
+		}
+		return name, item, false
 	}
 	if len(q.ring) == 0 {
 		var zero T
@@ -121,7 +151,22 @@ func (q *Queue[T]) Get() (tenant string, item T, shutdown bool) {
 	if q.credit == 0 {
 		q.credit = t.weight
 	}
-	item = t.items[0]
+	item = q.pop(name, t)
+	q.credit--
+	if len(t.items) == 0 {
+		// Out of the ring until it has work again; the next tenant moves into this slot.
+		t.active = false
+		q.ring = append(q.ring[:q.next], q.ring[q.next+1:]...)
+		q.credit = 0
+	} else if q.credit == 0 {
+		q.next++
+	}
+	return name, item, false
+}
+
+// pop takes tenant t's first item and marks it being processed.
+func (q *Queue[T]) pop(name string, t *tenantQueue[T]) T {
+	item := t.items[0]
 	var zero T
 	t.items[0] = zero
 	t.items = t.items[1:]
@@ -130,16 +175,7 @@ func (q *Queue[T]) Get() (tenant string, item T, shutdown bool) {
 	}
 	delete(t.queued, item)
 	t.processing[item] = true
-	q.credit--
-	if len(t.items) == 0 {
-		// Out of the ring until it has work again; the next tenant moves into this slot.
-		t.inRing = false
-		q.ring = append(q.ring[:q.next], q.ring[q.next+1:]...)
-		q.credit = 0
-	} else if q.credit == 0 {
-		q.next++
-	}
-	return name, item, false
+	return item
 }
 
 // Done marks item finished; if it was added again meanwhile, it is queued again.
@@ -178,7 +214,16 @@ func (q *Queue[T]) RemoveTenant(tenant string) {
 	if !ok {
 		return
 	}
-	if t.inRing {
+	for i, name := range q.fresh {
+		if name == tenant {
+			q.fresh = append(q.fresh[:i], q.fresh[i+1:]...)
+			if i == 0 {
+				q.freshCredit = 0
+			}
+			break
+		}
+	}
+	if t.active {
 		for i, name := range q.ring {
 			if name == tenant {
 				q.ring = append(q.ring[:i], q.ring[i+1:]...)
