@@ -25,23 +25,25 @@ import (
 
 // Options are the tenant-apiserver flags.
 type Options struct {
-	ListenAddress       string
-	AdminAddress        string
-	DataDir             string
-	Domain              string
-	EtcdServers         []string
-	EtcdCAFile          string
-	EtcdCertFile        string
-	EtcdKeyFile         string
-	AdminTokenFile      string
-	Tenants             []string
-	DisableControllers  bool
-	ReadyTimeout        time.Duration
-	RenewInterval       time.Duration
-	BuildGCPercent      int
-	MaxConcurrentBuilds int
-	EmbeddedEtcdAuth    bool
-	EmbeddedEtcdPort    int
+	ListenAddress              string
+	AdminAddress               string
+	DataDir                    string
+	Domain                     string
+	EtcdServers                []string
+	EtcdCAFile                 string
+	EtcdCertFile               string
+	EtcdKeyFile                string
+	AdminTokenFile             string
+	Tenants                    []string
+	DisableControllers         bool
+	ReadyTimeout               time.Duration
+	RenewInterval              time.Duration
+	BuildGCPercent             int
+	MaxConcurrentBuilds        int
+	MaxInflightRequests        int
+	MaxQueuedRequestsPerTenant int
+	EmbeddedEtcdAuth           bool
+	EmbeddedEtcdPort           int
 
 	// Registration with the super cluster (a TenantHost object).
 	Register           bool
@@ -92,6 +94,8 @@ func NewCommand() *cobra.Command {
 	f.BoolVar(&o.DisableControllers, "disable-controllers", false, "serve tenant APIs without their controllers")
 	f.DurationVar(&o.ReadyTimeout, "tenant-ready-timeout", time.Minute, "how long a new tenant may take to answer")
 	f.DurationVar(&o.RenewInterval, "certificate-renew-interval", host.DefaultRenewInterval, "how often running tenants' certificates are checked and renewed when they expire within 60 days")
+	f.IntVar(&o.MaxInflightRequests, "max-inflight-requests", 0, "requests served at once across all tenants (watches and the tenants' own loopback requests aside); when more wait, free slots go to the tenants in turn, so one tenant's burst cannot starve the others (0: 4×GOMAXPROCS, at least 8; -1: no limit)")
+	f.IntVar(&o.MaxQueuedRequestsPerTenant, "max-queued-requests-per-tenant", 500, "requests of one tenant that may wait for a slot; more are answered 429 Too Many Requests")
 	f.IntVar(&o.MaxConcurrentBuilds, "max-concurrent-builds", 0, "tenant servers built (and their controllers started) at once; the others wait their turn (0: GOMAXPROCS)")
 	f.IntVar(&o.BuildGCPercent, "build-gc-percent", host.DefaultBuildGCPercent, "GOGC while a tenant is being built (fewer half-empty heap spans per tenant afterwards); -1 leaves GOGC alone")
 	f.BoolVar(&o.EmbeddedEtcdAuth, "embedded-etcd-auth", false, "serve the embedded etcd over TLS with client-certificate auth and give each tenant an etcd user limited to its prefix")
@@ -142,6 +146,12 @@ func (o *Options) Validate() error {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: %w", a.flag, a.v, err))
 		}
+	}
+	if o.MaxInflightRequests < -1 {
+		errs = append(errs, fmt.Errorf("--max-inflight-requests must be -1 (no limit), 0 (4×GOMAXPROCS) or positive, got %d", o.MaxInflightRequests))
+	}
+	if o.MaxQueuedRequestsPerTenant < 1 {
+		errs = append(errs, fmt.Errorf("--max-queued-requests-per-tenant must be positive, got %d", o.MaxQueuedRequestsPerTenant))
 	}
 	if o.MaxConcurrentBuilds < 0 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-builds must be 0 (GOMAXPROCS) or positive, got %d", o.MaxConcurrentBuilds))
@@ -219,7 +229,7 @@ func (o *Options) Run(ctx context.Context) error {
 	defer ds.Close()
 	h, err := host.New(host.Options{
 		ListenAddress: o.ListenAddress, AdminAddress: o.AdminAddress, DataDir: o.DataDir, Domain: o.Domain,
-		Datastore: ds, ReadyTimeout: o.ReadyTimeout, RenewInterval: o.RenewInterval, DisableControllers: o.DisableControllers, BuildGCPercent: o.BuildGCPercent, MaxConcurrentBuilds: o.MaxConcurrentBuilds, AdminToken: token,
+		Datastore: ds, ReadyTimeout: o.ReadyTimeout, RenewInterval: o.RenewInterval, DisableControllers: o.DisableControllers, BuildGCPercent: o.BuildGCPercent, MaxConcurrentBuilds: o.MaxConcurrentBuilds, MaxInflightRequests: o.MaxInflightRequests, MaxQueuedRequestsPerTenant: o.MaxQueuedRequestsPerTenant, AdminToken: token,
 		AdvertiseURL: o.AdvertiseURL, ServiceClusterIPRange: o.ServiceCIDR,
 	})
 	if err != nil {

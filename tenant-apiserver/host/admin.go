@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"k8s.io/component-base/metrics"
@@ -37,8 +38,8 @@ func init() {
 // vcp_tenant_* series) and the tenant API: GET /tenants, PUT /tenants/{name} (body: a
 // TenantSpec; idempotent), DELETE /tenants/{name}[?deleteData=true] and
 // GET /tenants/{name}/kubeconfig and GET /tenants/{name}/datastore (the tenant's etcd
-// endpoints, prefix, user and client certificate). The tenant API requires
-// Options.AdminToken when set.
+// endpoints, prefix, user and client certificate), and Go's profiles under /debug/pprof/.
+// The tenant API and the profiles require Options.AdminToken when set.
 func (h *Host) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
@@ -136,6 +137,13 @@ func (h *Host) adminHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, creds)
 	}))
+	// Go's profiles, as kube-apiserver serves them (--profiling): a host's memory and CPU
+	// are every tenant's, and a profile is how to tell whose. Behind the admin token.
+	mux.HandleFunc("/debug/pprof/", h.authorized(pprof.Index))
+	mux.HandleFunc("/debug/pprof/cmdline", h.authorized(pprof.Cmdline))
+	mux.HandleFunc("/debug/pprof/profile", h.authorized(pprof.Profile))
+	mux.HandleFunc("/debug/pprof/symbol", h.authorized(pprof.Symbol))
+	mux.HandleFunc("/debug/pprof/trace", h.authorized(pprof.Trace))
 	metricsHandler := legacyregistry.Handler()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		h.updateMetrics()

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -60,5 +61,35 @@ func TestAdminMetricsPerTenant(t *testing.T) {
 		if strings.HasPrefix(key, "vcp_tenant_") && strings.Contains(key, `tenant="a"`) {
 			t.Errorf("a removed tenant's series remains: %s", key)
 		}
+	}
+}
+
+// TestAdminProfilesNeedTheToken: Go's profiles are on the admin port, behind its token.
+func TestAdminProfilesNeedTheToken(t *testing.T) {
+	h := startHost(t, Options{DisableControllers: true, AdminToken: "s3cret"})
+	get := func(token string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, h.AdminURL()+"/debug/pprof/goroutine?debug=1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get(""); code != http.StatusUnauthorized {
+		t.Errorf("profile without the token: %d, want 401", code)
+	}
+	if code := get("wrong"); code != http.StatusUnauthorized {
+		t.Errorf("profile with a wrong token: %d, want 401", code)
+	}
+	if code := get("s3cret"); code != http.StatusOK {
+		t.Errorf("profile with the token: %d, want 200", code)
 	}
 }

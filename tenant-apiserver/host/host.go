@@ -29,6 +29,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/fairshare"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
 	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
@@ -51,6 +52,14 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// DisableControllers runs tenants without their in-process controllers (API-only).
 	DisableControllers bool
+	// MaxInflightRequests is how many requests (not watches or other long-running ones,
+	// nor the tenants' own loopback requests) the host serves at once across all its
+	// tenants; when more wait, free slots go to the tenants in turn
+	// (internal/fairshare). Default 4×GOMAXPROCS, at least 8; negative turns it off.
+	MaxInflightRequests int
+	// MaxQueuedRequestsPerTenant is how many of one tenant's requests may wait for a
+	// slot; more are answered 429. Default 500.
+	MaxQueuedRequestsPerTenant int
 	// MaxConcurrentBuilds is how many tenants' servers are built (and their controllers
 	// started) at once; the others wait their turn, which ReadyTimeout does not count.
 	// Default GOMAXPROCS.
@@ -138,6 +147,8 @@ type Host struct {
 	gc *gcWindow
 	// builds holds a token per tenant being built (Options.MaxConcurrentBuilds).
 	builds chan struct{}
+	// fair shares request slots among the tenants (Options.MaxInflightRequests); nil: off.
+	fair *fairshare.Dispatcher
 	// stopRenew ends the certificate renewal loop.
 	stopRenew chan struct{}
 
@@ -171,6 +182,16 @@ func New(opts Options) (*Host, error) {
 	if opts.MaxConcurrentBuilds <= 0 {
 		opts.MaxConcurrentBuilds = runtime.GOMAXPROCS(0)
 	}
+	if opts.MaxInflightRequests == 0 {
+		opts.MaxInflightRequests = max(8, 4*runtime.GOMAXPROCS(0))
+	}
+	if opts.MaxQueuedRequestsPerTenant <= 0 {
+		opts.MaxQueuedRequestsPerTenant = 500
+	}
+	var fair *fairshare.Dispatcher
+	if opts.MaxInflightRequests > 0 {
+		fair = fairshare.New(opts.MaxInflightRequests, opts.MaxQueuedRequestsPerTenant)
+	}
 	if opts.RenewInterval == 0 {
 		opts.RenewInterval = DefaultRenewInterval
 	}
@@ -178,7 +199,7 @@ func New(opts Options) (*Host, error) {
 	// tenant) down when one tenant hits a bug: log and go on.
 	utilruntime.ReallyCrash = false
 	guardFatal()
-	return &Host{opts: opts, router: router.New(), gc: &gcWindow{percent: opts.BuildGCPercent}, builds: make(chan struct{}, opts.MaxConcurrentBuilds), tenants: map[string]*Tenant{}}, nil
+	return &Host{opts: opts, router: router.New(), gc: &gcWindow{percent: opts.BuildGCPercent}, builds: make(chan struct{}, opts.MaxConcurrentBuilds), fair: fair, tenants: map[string]*Tenant{}}, nil
 }
 
 // Start opens the tenant port and the admin port.

@@ -328,6 +328,7 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 			PathPrefix:            t.h.PathPrefix(t.spec.Name),
 			ServiceClusterIPRange: t.h.opts.ServiceClusterIPRange,
 			Policy:                t.policy.Load,
+			Fairness:              t.h.fair,
 		})
 	})
 	if err != nil {

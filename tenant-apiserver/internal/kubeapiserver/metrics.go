@@ -64,4 +64,6 @@ func ForgetTenantMetrics(tenant string) {
 	tenantRequests.DeletePartialMatch(map[string]string{"tenant": tenant})
 	tenantRequestDuration.DeletePartialMatch(map[string]string{"tenant": tenant})
 	tenantInflight.DeleteLabelValues(tenant)
+	tenantWaiting.DeleteLabelValues(tenant)
+	tenantRejected.DeletePartialMatch(map[string]string{"tenant": tenant})
 }

@@ -28,6 +28,7 @@ import (
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app/options"
 
+	"github.com/vcp-dev/vcp/tenant-apiserver/internal/fairshare"
 	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
 )
 
@@ -68,6 +69,9 @@ type Config struct {
 	// Policy, when set, returns the platform's current policy for the tenant, enforced by
 	// the VCPTenantPolicy admission plugin on every request.
 	Policy func() *policy.Policy
+	// Fairness, when set, is the host's request slots, shared fairly among its tenants
+	// (withFairShare).
+	Fairness *fairshare.Dispatcher
 	// ExtraFlags are appended last and so win.
 	ExtraFlags []string
 }
@@ -211,6 +215,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	generic := &config.Aggregator.GenericConfig.Config
 	build := generic.BuildHandlerChainFunc
 	generic.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+		if cfg.Fairness != nil {
+			h = withFairShare(cfg.Fairness, cfg.Name, c.LongRunningFunc, h)
+		}
 		h = build(h, c)
 		if cfg.PathPrefix != "" {
 			h = StripPathPrefix(cfg.PathPrefix, h)
