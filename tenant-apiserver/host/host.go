@@ -31,6 +31,7 @@ import (
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/fairshare"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
+	_ "github.com/vcp-dev/vcp/tenant-apiserver/internal/noqueuemetrics" // before upstream turns queue metrics on
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
 	"github.com/vcp-dev/vcp/tenant-apiserver/policy"
 	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
