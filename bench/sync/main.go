@@ -19,7 +19,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +52,7 @@ type options struct {
 	tenants, pods                             int
 	greedy, greedyPods, quiet, quietPods      int
 	light, nodes, nodePods, createParallelism int
+	profileDir                                string
 }
 
 func main() {
@@ -63,6 +67,7 @@ func main() {
 	flag.IntVar(&o.nodes, "nodes", 25, "KWOK nodes")
 	flag.IntVar(&o.nodePods, "node-pods", 1000, "pods each KWOK node holds")
 	flag.IntVar(&o.createParallelism, "parallelism", 50, "clients creating pods at once in P3")
+	flag.StringVar(&o.profileDir, "profile", "", "write CPU profiles of the tenant-apiserver host (30 s from the start of the P3 baseline, with the tenants idle; 60 s from the start of P3) and the syncer's heap profile after P3 into this directory")
 	flag.Parse()
 	if o.tenants < 1 || o.pods < 1 || o.greedy+o.quiet > o.tenants || o.light < 1 || o.nodes < 1 {
 		fail(fmt.Errorf("need -tenants ≥ 1, -pods ≥ 1, -light ≥ 1, -nodes ≥ 1 and -greedy + -quiet ≤ -tenants"))
@@ -176,6 +181,7 @@ func (b *bench) measure(ctx context.Context) error {
 	}
 	total := o.tenants * o.pods
 	logf("P3 baseline: %d pods across %d super namespaces...", total, o.tenants)
+	b.profileHost(ctx, "host-p3-baseline.pprof", 30*time.Second)
 	cpu0 := b.cpu()
 	if r.p3Base, err = b.burstSuper(ctx, "p3-base"); err != nil {
 		return fmt.Errorf("P3 baseline: %w", err)
@@ -186,6 +192,7 @@ func (b *bench) measure(ctx context.Context) error {
 		return err
 	}
 	logf("P3: %d pods across %d tenants...", total, o.tenants)
+	b.profileHost(ctx, "host-p3.pprof", time.Minute)
 	cpu0 = b.cpu()
 	if r.p3VCP, err = b.burstTenants(ctx, "p3"); err != nil {
 		return fmt.Errorf("P3: %w", err)
@@ -197,6 +204,7 @@ func (b *bench) measure(ctx context.Context) error {
 		return err
 	}
 	r.rssPerPod, r.heapPerPod = float64(rssAfter-rssBefore)/float64(total), float64(heapAfter-heapBefore)/float64(total)
+	b.profileSyncerHeap(ctx, "syncer-heap-after-p3.pprof")
 	logf("P7: waiting for patrol passes over the %d pods...", total)
 	if r.patrol, err = b.patrolPass(ctx); err != nil {
 		return fmt.Errorf("P7: %w", err)
@@ -699,4 +707,68 @@ func poll(ctx context.Context, timeout time.Duration, what string, cond func() (
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// profileHost, with -profile, fetches a CPU profile of the tenant-apiserver host for d in
+// the background and writes it to name in the profile directory.
+func (b *bench) profileHost(ctx context.Context, name string, d time.Duration) {
+	if b.o.profileDir == "" || b.cluster.Platform == nil {
+		return
+	}
+	go func() {
+		if err := b.fetchProfile(ctx, name, d); err != nil {
+			logf("profile %s: %v", name, err)
+		}
+	}()
+}
+
+func (b *bench) fetchProfile(ctx context.Context, name string, d time.Duration) error {
+	token, err := os.ReadFile(filepath.Join(b.cluster.Dir, "pki", "tenant-host-admin.token"))
+	if err != nil {
+		return err
+	}
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", b.cluster.Platform.HostAdminURL, int(d.Seconds()))
+	return b.saveProfile(ctx, url, strings.TrimSpace(string(token)), name)
+}
+
+// profileSyncerHeap, with -profile, writes the syncer's heap profile to name.
+func (b *bench) profileSyncerHeap(ctx context.Context, name string) {
+	p := b.process("syncer")
+	if b.o.profileDir == "" || p == nil || len(p.Ports) == 0 {
+		return
+	}
+	if err := b.saveProfile(ctx, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap", p.Ports[0]), "", name); err != nil {
+		logf("profile %s: %v", name, err)
+	}
+}
+
+func (b *bench) saveProfile(ctx context.Context, url, token, name string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, res.Status)
+	}
+	if err := os.MkdirAll(b.o.profileDir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(b.o.profileDir, name))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	logf("wrote %s", f.Name())
+	return f.Close()
 }

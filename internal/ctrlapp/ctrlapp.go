@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/pprof"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,6 +30,7 @@ type Options struct {
 	LeaderElectionNamespace string
 	MetricsAddress          string
 	HealthAddress           string
+	Profiling               bool
 }
 
 // AddFlags registers the options; metrics and health default to the given addresses.
@@ -37,6 +40,7 @@ func (o *Options) AddFlags(f *pflag.FlagSet, metrics, health string) {
 	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "vcp-system", "namespace of the leader-election Lease")
 	f.StringVar(&o.MetricsAddress, "metrics-bind-address", metrics, "address of /metrics; 0 disables it")
 	f.StringVar(&o.HealthAddress, "health-probe-bind-address", health, "address of /healthz and /readyz")
+	f.BoolVar(&o.Profiling, "profiling", false, "serve Go's profiles under /debug/pprof/ on the metrics address")
 }
 
 // Validate reports every bad flag, by name.
@@ -86,7 +90,7 @@ func (o *Options) NewManager(leaderElectionID string, qps float32, burst int) (c
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		// Stepping down on SIGTERM lets a standby take over at once.
 		LeaderElectionReleaseOnCancel: true,
-		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddress},
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddress, ExtraHandlers: o.profilingHandlers()},
 		HealthProbeBindAddress:        o.HealthAddress,
 	})
 	if err != nil {
@@ -110,4 +114,18 @@ func Protobuf(cfg *rest.Config) *rest.Config {
 	cfg.ContentType = runtime.ContentTypeProtobuf
 	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	return cfg
+}
+
+// profilingHandlers are Go's profiles, with --profiling.
+func (o *Options) profilingHandlers() map[string]http.Handler {
+	if !o.Profiling {
+		return nil
+	}
+	return map[string]http.Handler{
+		"/debug/pprof/":        http.HandlerFunc(pprof.Index),
+		"/debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
+		"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),
+		"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
+		"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
+	}
 }

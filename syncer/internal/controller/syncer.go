@@ -172,10 +172,15 @@ func (s *Syncer) Start(ctx context.Context) error {
 	// joining a pool is work for every tenant of that pool; an Event in a tenant's super
 	// namespace is copied to the tenant.
 	nodeFactory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute, informers.WithTransform(slimSuperObject))
-	s.superEvents = nodeFactory.Core().V1().Events().Lister()
+	// Only warnings are copied (enqueueEvent): the API server filters the rest out, so the
+	// Normal events of every super pod (Scheduled, Pulled, Started...) are neither sent to
+	// nor cached by the syncer.
+	eventFactory := informers.NewSharedInformerFactoryWithOptions(s.superClient, 10*time.Minute, informers.WithTransform(slimSuperObject),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "type=" + corev1.EventTypeWarning }))
+	s.superEvents = eventFactory.Core().V1().Events().Lister()
 	s.superVolumes = nodeFactory.Core().V1().PersistentVolumes().Lister()
 	_ = nodeFactory.Core().V1().PersistentVolumes().Informer()
-	if _, err := nodeFactory.Core().V1().Events().Informer().AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+	if _, err := eventFactory.Core().V1().Events().Informer().AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    s.enqueueEvent,
 		UpdateFunc: func(_, obj any) { s.enqueueEvent(obj, false) },
 	}); err != nil {
@@ -195,7 +200,7 @@ func (s *Syncer) Start(ctx context.Context) error {
 	if _, err := nodeFactory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.enqueuePool}); err != nil {
 		return err
 	}
-	for _, f := range []informers.SharedInformerFactory{factory, nodeFactory} {
+	for _, f := range []informers.SharedInformerFactory{factory, nodeFactory, eventFactory} {
 		f.Start(ctx.Done())
 		for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
 			if !ok {
