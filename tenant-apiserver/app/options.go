@@ -94,7 +94,7 @@ func NewCommand() *cobra.Command {
 	f.BoolVar(&o.DisableControllers, "disable-controllers", false, "serve tenant APIs without their controllers")
 	f.DurationVar(&o.ReadyTimeout, "tenant-ready-timeout", time.Minute, "how long a new tenant may take to answer")
 	f.DurationVar(&o.RenewInterval, "certificate-renew-interval", host.DefaultRenewInterval, "how often running tenants' certificates are checked and renewed when they expire within 60 days")
-	f.IntVar(&o.MaxInflightRequests, "max-inflight-requests", 0, "requests served at once across all tenants (watches and the tenants' own loopback requests aside); when more wait, free slots go to the tenants in turn, so one tenant's burst cannot starve the others (0: 4×GOMAXPROCS, at least 8; -1: no limit)")
+	f.IntVar(&o.MaxInflightRequests, "max-inflight-requests", 0, "requests served at once across all tenants (watches and the tenants' own loopback requests aside); when more wait, free slots go to the tenants in turn, so one tenant's burst cannot starve the others (0: 16×GOMAXPROCS, at least 32; -1: no limit)")
 	f.IntVar(&o.MaxQueuedRequestsPerTenant, "max-queued-requests-per-tenant", 500, "requests of one tenant that may wait for a slot; more are answered 429 Too Many Requests")
 	f.IntVar(&o.MaxConcurrentBuilds, "max-concurrent-builds", 0, "tenant servers built (and their controllers started) at once; the others wait their turn (0: GOMAXPROCS)")
 	f.IntVar(&o.BuildGCPercent, "build-gc-percent", host.DefaultBuildGCPercent, "GOGC while a tenant is being built (fewer half-empty heap spans per tenant afterwards); -1 leaves GOGC alone")
@@ -148,7 +148,7 @@ func (o *Options) Validate() error {
 		}
 	}
 	if o.MaxInflightRequests < -1 {
-		errs = append(errs, fmt.Errorf("--max-inflight-requests must be -1 (no limit), 0 (4×GOMAXPROCS) or positive, got %d", o.MaxInflightRequests))
+		errs = append(errs, fmt.Errorf("--max-inflight-requests must be -1 (no limit), 0 (16×GOMAXPROCS, at least 32) or positive, got %d", o.MaxInflightRequests))
 	}
 	if o.MaxQueuedRequestsPerTenant < 1 {
 		errs = append(errs, fmt.Errorf("--max-queued-requests-per-tenant must be positive, got %d", o.MaxQueuedRequestsPerTenant))

@@ -56,7 +56,7 @@ type Options struct {
 	// MaxInflightRequests is how many requests (not watches or other long-running ones,
 	// nor the tenants' own loopback requests) the host serves at once across all its
 	// tenants; when more wait, free slots go to the tenants in turn
-	// (internal/fairshare). Default 4×GOMAXPROCS, at least 8; negative turns it off.
+	// (internal/fairshare). Default 16×GOMAXPROCS, at least 32; negative turns it off.
 	MaxInflightRequests int
 	// MaxQueuedRequestsPerTenant is how many of one tenant's requests may wait for a
 	// slot; more are answered 429. Default 500.
@@ -184,7 +184,7 @@ func New(opts Options) (*Host, error) {
 		opts.MaxConcurrentBuilds = runtime.GOMAXPROCS(0)
 	}
 	if opts.MaxInflightRequests == 0 {
-		opts.MaxInflightRequests = max(8, 4*runtime.GOMAXPROCS(0))
+		opts.MaxInflightRequests = max(32, 16*runtime.GOMAXPROCS(0))
 	}
 	if opts.MaxQueuedRequestsPerTenant <= 0 {
 		opts.MaxQueuedRequestsPerTenant = 500

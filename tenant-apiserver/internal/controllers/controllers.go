@@ -118,8 +118,8 @@ func Run(ctx context.Context, cfg Config) error {
 	s.SAController.RootCAFile = cfg.RootCAFile
 	s.Generic.ClientConnection.QPS = 50
 	s.Generic.ClientConnection.Burst = 100
-	s.DeploymentController.ConcurrentDeploymentSyncs = 2
-	s.ReplicaSetController.ConcurrentRSSyncs = 2
+	s.DeploymentController.ConcurrentDeploymentSyncs = 5
+	s.ReplicaSetController.ConcurrentRSSyncs = 5
 	s.ReplicationController.ConcurrentRCSyncs = 1
 	s.StatefulSetController.ConcurrentStatefulSetSyncs = 2
 	s.DaemonSetController.ConcurrentDaemonSetSyncs = 1
@@ -127,7 +127,7 @@ func Run(ctx context.Context, cfg Config) error {
 	s.CronJobController.ConcurrentCronJobSyncs = 1
 	s.TTLAfterFinishedController.ConcurrentTTLSyncs = 1
 	s.EndpointController.ConcurrentEndpointSyncs = 2
-	s.EndpointSliceController.ConcurrentServiceEndpointSyncs = 2
+	s.EndpointSliceController.ConcurrentServiceEndpointSyncs = 5
 	s.EndpointSliceMirroringController.MirroringConcurrentServiceEndpointSyncs = 1
 	s.ResourceQuotaController.ConcurrentResourceQuotaSyncs = 1
 	s.NamespaceController.ConcurrentNamespaceSyncs = 2
