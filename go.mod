@@ -176,6 +176,8 @@ require (
 replace (
 	// Patched: compiled route expressions are shared across API servers (third_party/go-restful/README.vcp.md).
 	github.com/emicklei/go-restful/v3 => ./third_party/go-restful
+	// Patched: one inotify instance per process (third_party/fsnotify/README.vcp.md).
+	github.com/fsnotify/fsnotify => ./third_party/fsnotify
 	k8s.io/api => k8s.io/api v0.36.3
 	k8s.io/apiextensions-apiserver => k8s.io/apiextensions-apiserver v0.36.3
 	k8s.io/apimachinery => k8s.io/apimachinery v0.36.3
