@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	nodev1 "k8s.io/api/node/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -54,6 +56,35 @@ type Reconciler struct {
 	MaxConcurrentReconciles int
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
+
+	// failingSince holds, per Ready VirtualCluster whose checks fail, when they began to
+	// fail (keepReady).
+	failingSince sync.Map
+}
+
+// readyGrace is how long the checks of a Running tenant (the host's health report, its
+// /readyz through the kubeconfig) may fail before it is marked not Ready: one /readyz
+// that timed out on a busy host is no reason to flip a tenant to Provisioning under the
+// clients that select Running tenants (vcapp's fleet), as a kubelet's readiness probe
+// has its failureThreshold.
+const readyGrace = 15 * time.Second
+
+// keepReady reports whether a failed check of vc leaves it Ready: it is Ready and its
+// checks have failed for less than readyGrace. It records when they began to fail.
+func (r *Reconciler) keepReady(vc *tenancyv1alpha1.VirtualCluster) bool {
+	key := client.ObjectKeyFromObject(vc)
+	if !meta.IsStatusConditionTrue(vc.Status.Conditions, tenancyv1alpha1.ConditionReady) {
+		r.failingSince.Delete(key)
+		return false
+	}
+	now := r.Now()
+	since, _ := r.failingSince.LoadOrStore(key, now)
+	return now.Sub(since.(time.Time)) < readyGrace
+}
+
+// checksPassed forgets vc's failing checks.
+func (r *Reconciler) checksPassed(vc *tenancyv1alpha1.VirtualCluster) {
+	r.failingSince.Delete(client.ObjectKeyFromObject(vc))
 }
 
 // SetupWithManager registers the reconciler.
@@ -281,6 +312,10 @@ func (r *Reconciler) ensureControlPlane(ctx context.Context, vc *tenancyv1alpha1
 	}
 	setCondition(vc, tenancyv1alpha1.ConditionDatastoreReady, metav1.ConditionTrue, ReasonProvisioned, msg+"; credentials in Secret "+datastoreSecretName(vc))
 	if !status.Healthy {
+		if r.keepReady(vc) {
+			log.FromContext(ctx).Info("tenant reported unhealthy; still Ready within the grace", "error", status.Error, "grace", readyGrace)
+			return false, 2 * time.Second, nil
+		}
 		notReady(vc, tenancyv1alpha1.ConditionControlPlaneReady, ReasonStarting, "host reports the tenant API server unhealthy: "+status.Error)
 		return false, 5 * time.Second, nil
 	}
@@ -311,9 +346,14 @@ func (r *Reconciler) ensureKubeconfig(ctx context.Context, vc *tenancyv1alpha1.V
 	}
 	vc.Status.KubeconfigSecretRef = &tenancyv1alpha1.SecretKeyReference{Name: want.Name, Key: tenancyv1alpha1.KubeconfigSecretKey}
 	if err := answers(ctx, kc); err != nil {
+		if r.keepReady(vc) {
+			log.FromContext(ctx).Info("tenant does not answer; still Ready within the grace", "error", err.Error(), "grace", readyGrace)
+			return false, 2 * time.Second, nil
+		}
 		notReady(vc, tenancyv1alpha1.ConditionReady, ReasonStarting, "the tenant does not answer through its kubeconfig yet: "+err.Error())
 		return false, 2 * time.Second, nil
 	}
+	r.checksPassed(vc)
 	setCondition(vc, tenancyv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonServing, "the tenant answers at "+vc.Status.Endpoint)
 	return true, 0, nil
 }
