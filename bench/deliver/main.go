@@ -347,11 +347,15 @@ func (b *bench) podStages(ctx context.Context, namespace string, start time.Time
 			if sp == nil {
 				return st, fmt.Errorf("tenant pod %s/%s has no super pod", p.Namespace, p.Name)
 			}
+			ready, written := readySince(sp), statusWritten(p)
+			if ready.IsZero() || written.IsZero() {
+				return st, fmt.Errorf("pod %s/%s: super pod not Ready or tenant status never written after a healthy deploy", p.Namespace, p.Name)
+			}
 			st.pods++
 			st.tenantCreated = append(st.tenantCreated, since(p.CreationTimestamp.Time))
 			st.superCreated = append(st.superCreated, since(sp.CreationTimestamp.Time))
-			st.superReady = append(st.superReady, since(readySince(sp)))
-			st.tenantReady = append(st.tenantReady, since(statusWritten(p)))
+			st.superReady = append(st.superReady, since(ready))
+			st.tenantReady = append(st.tenantReady, since(written))
 		}
 		deployments := &appsv1.DeploymentList{}
 		if err := tenant.List(ctx, deployments, client.InNamespace(namespace)); err != nil {
@@ -390,6 +394,7 @@ func statusWritten(p *corev1.Pod) time.Time {
 	return last
 }
 
+// readySince is when p turned Ready; zero when it is not.
 func readySince(p *corev1.Pod) time.Time {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {

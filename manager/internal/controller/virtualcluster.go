@@ -415,6 +415,7 @@ func answers(ctx context.Context, kubeconfig []byte) error {
 // it; then it lets the VirtualCluster go. A step that fails is reported in the Ready
 // condition and retried, never skipped.
 func (r *Reconciler) cleanup(ctx context.Context, vc *tenancyv1alpha1.VirtualCluster) (bool, time.Duration, error) {
+	r.checksPassed(vc) // a deleted tenant leaves no entry behind
 	if !controllerutil.ContainsFinalizer(vc, tenancyv1alpha1.Finalizer) {
 		return true, 0, nil
 	}
