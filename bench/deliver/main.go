@@ -18,9 +18,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,19 +36,22 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/bench/internal/cpu"
 	"github.com/vcp-dev/vcp/bench/internal/stats"
 	"github.com/vcp-dev/vcp/hack/localcluster"
+	"github.com/vcp-dev/vcp/internal/promtext"
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
 func main() {
 	targets := flag.Int("targets", 20, "tenant clusters (VirtualClusters) to deliver to")
 	components := flag.Int("components", 10, "components of the application (each a Deployment with a Service)")
+	profileDir := flag.String("profile", "", "write CPU profiles of the tenant-apiserver host and the syncer, 20 s from the start of P9, into this directory")
 	flag.Parse()
 	if *targets < 1 || *components < 1 {
 		fail(fmt.Errorf("-targets and -components must be at least 1"))
 	}
-	if err := run(*targets, *components); err != nil {
+	if err := run(*targets, *components, *profileDir); err != nil {
 		fail(err)
 	}
 }
@@ -60,9 +65,16 @@ type bench struct {
 	binDir, dir     string
 	superKubeconfig string
 	kubeconfigs     []string
+	cluster         *localcluster.Cluster
+	profileDir      string
+
+	// children is the CPU seconds of the harness's child processes (vcapp, kubectl) by
+	// name, counted as each exits.
+	mu       sync.Mutex
+	children map[string]float64
 }
 
-func run(targets, components int) error {
+func run(targets, components int, profileDir string) error {
 	ctx := context.Background()
 	binDir, err := localcluster.FindBinDir()
 	if err != nil {
@@ -93,25 +105,46 @@ func run(targets, components int) error {
 	if err := c.StartPlatform(ctx); err != nil {
 		return err
 	}
-	b := &bench{binDir: binDir, dir: dir, superKubeconfig: c.Kubeconfig}
+	b := &bench{binDir: binDir, dir: dir, superKubeconfig: c.Kubeconfig, cluster: c, profileDir: profileDir}
 	fmt.Fprintf(os.Stderr, "creating %d VirtualClusters...\n", targets)
 	if err := b.tenants(ctx, c, targets); err != nil {
 		return err
 	}
 
 	fmt.Fprintln(os.Stderr, "baseline: kubectl apply + rollout status per target...")
+	cpu0 := b.cpu()
 	base, err := b.kubectlRun(ctx, components)
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
+	cpuBase := b.cpu().Since(cpu0)
 	fmt.Fprintln(os.Stderr, "P9: vcapp deploy --yes...")
 	app := b.writeApp("bench-vcapp", components, targets)
+	b.profile(ctx, 20*time.Second)
+	syncer0, err := b.syncerMetrics()
+	if err != nil {
+		return err
+	}
+	host0, err := promtext.Scrape(b.cluster.Platform.HostAdminURL + "/metrics")
+	if err != nil {
+		return err
+	}
+	cpu0 = b.cpu()
 	start := time.Now()
 	out, err := b.run(ctx, "vcapp", "deploy", "-f", app, "--super-kubeconfig", b.superKubeconfig, "--yes", "--timeout", "5m", "-o", "json")
 	if err != nil {
 		return fmt.Errorf("vcapp deploy: %w\n%s", err, out)
 	}
 	p9 := time.Since(start)
+	cpuP9 := b.cpu().Since(cpu0)
+	syncer1, err := b.syncerMetrics()
+	if err != nil {
+		return err
+	}
+	host1, err := promtext.Scrape(b.cluster.Platform.HostAdminURL + "/metrics")
+	if err != nil {
+		return err
+	}
 	planned, applied, healthy, err := perTarget(out)
 	if err != nil {
 		return err
@@ -145,6 +178,14 @@ func run(targets, components int) error {
 		stats.Percentile(applied, 50).Round(time.Millisecond), stats.Percentile(applied, 100).Round(time.Millisecond),
 		stats.Percentile(healthy, 50).Round(time.Millisecond), stats.Percentile(healthy, 100).Round(time.Millisecond))
 	fmt.Printf("\nP9 where a pod's time went, seconds from the start of the deploy (API timestamps: whole seconds), p50 / max over %d pods: %s\n", stages.pods, stages)
+	fmt.Printf("\nP9 in the syncer: %.0f syncs (%.0f failed or retried; %.0f pod status writes refused as stale), mean wait in its fair queue %s; tenant pod seen → super pod created, mean %s; super pod Running → tenant pod Running written, mean %s\n",
+		sumDelta(syncer0, syncer1, "vcp_syncer_syncs_total"), sumDelta(syncer0, syncer1, "vcp_syncer_syncs_total", "result=\"error\"")+sumDelta(syncer0, syncer1, "vcp_syncer_syncs_total", "result=\"not_synced\""),
+		sumDelta(syncer0, syncer1, "vcp_syncer_stale_status_writes_total"),
+		meanDelta(syncer0, syncer1, "vcp_syncer_queue_wait_seconds").Round(time.Millisecond),
+		meanDelta(syncer0, syncer1, "vcp_syncer_pod_create_latency_seconds").Round(time.Millisecond),
+		meanDelta(syncer0, syncer1, "vcp_syncer_pod_running_latency_seconds").Round(time.Millisecond))
+	printRequestMix(host0, host1)
+	cpu.PrintTable("P9 CPU seconds by process", "P9 vcapp deploy", "baseline (kubectl)", cpuP9, cpuBase)
 	fmt.Printf("\ntarget ≤ 15 s and ≤ 1.2× the baseline: %s (scale: %d targets, %d components)\n", verdict, targets, components)
 	return nil
 }
@@ -291,7 +332,16 @@ func (b *bench) run(ctx context.Context, bin string, args ...string) (string, er
 	cmd.Env = append(os.Environ(), "KUBECACHEDIR="+filepath.Join(b.dir, "kubecache"))
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	if cmd.ProcessState != nil {
+		b.mu.Lock()
+		if b.children == nil {
+			b.children = map[string]float64{}
+		}
+		b.children[bin] += (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+		b.mu.Unlock()
+	}
+	if err != nil {
 		return out.String(), fmt.Errorf("%w: %s", err, errOut.String())
 	}
 	return out.String(), nil
@@ -402,4 +452,139 @@ func readySince(p *corev1.Pod) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// cpu samples the CPU used so far by every process of the local super cluster and the
+// platform, and by the harness's children that have exited (vcapp, kubectl).
+func (b *bench) cpu() cpu.Sample {
+	pids := map[string][]int{}
+	for _, p := range b.cluster.Processes {
+		pids[p.Name] = append(pids[p.Name], p.PID)
+	}
+	s := cpu.Take(pids)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for name, sec := range b.children {
+		s.Procs[name] += sec
+	}
+	return s
+}
+
+// profile, with -profile, fetches CPU profiles of the tenant-apiserver host and of the
+// syncer for d, in the background.
+func (b *bench) profile(ctx context.Context, d time.Duration) {
+	if b.profileDir == "" {
+		return
+	}
+	seconds := int(d.Seconds())
+	if p := b.cluster.Platform; p != nil {
+		token, err := os.ReadFile(filepath.Join(b.cluster.Dir, "pki", "tenant-host-admin.token"))
+		if err != nil {
+			fail(err)
+		}
+		go b.saveProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", p.HostAdminURL, seconds), strings.TrimSpace(string(token)), "host-p9.pprof")
+	}
+	for _, p := range b.cluster.Processes {
+		if p.Name == "syncer" && len(p.Ports) > 0 {
+			go b.saveProfile(ctx, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", p.Ports[0], seconds), "", "syncer-p9.pprof")
+		}
+	}
+}
+
+func (b *bench) saveProfile(ctx context.Context, url, token, name string) {
+	path := filepath.Join(b.profileDir, name)
+	if err := cpu.FetchProfile(ctx, url, token, path); err != nil {
+		fmt.Fprintf(os.Stderr, "profile %s: %v\n", name, err)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s\n", path)
+}
+
+// syncerMetrics scrapes the syncer's metrics.
+func (b *bench) syncerMetrics() (map[string]float64, error) {
+	for _, p := range b.cluster.Processes {
+		if p.Name == "syncer" && len(p.Ports) > 0 {
+			return promtext.Scrape(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.Ports[0]))
+		}
+	}
+	return nil, fmt.Errorf("no syncer process")
+}
+
+// sumDelta is how much the series of name (with every label given in labels) grew
+// between two scrapes, over all their label sets.
+func sumDelta(before, after map[string]float64, name string, labels ...string) float64 {
+	total := 0.0
+	for k, v := range after {
+		series, set, _ := strings.Cut(k, "{")
+		if series != name {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(set, l)
+		}
+		if ok {
+			total += v - before[k]
+		}
+	}
+	return total
+}
+
+// meanDelta is the mean of a histogram's observations between two scrapes, over all its
+// label sets.
+func meanDelta(before, after map[string]float64, name string) time.Duration {
+	n := sumDelta(before, after, name+"_count")
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(sumDelta(before, after, name+"_sum") / n * float64(time.Second))
+}
+
+// printRequestMix prints the requests the tenant-apiserver host answered between two
+// scrapes (every tenant together), by verb, resource and subresource, most first.
+func printRequestMix(before, after map[string]float64) {
+	type row struct {
+		what string
+		n    float64
+	}
+	byWhat := map[string]*row{}
+	total := 0.0
+	for k, v := range after {
+		series, set, ok := strings.Cut(k, "{")
+		if series != "apiserver_request_total" || !ok {
+			continue
+		}
+		labels := map[string]string{}
+		for _, kv := range strings.Split(strings.TrimSuffix(set, "}"), ",") {
+			if name, value, ok := strings.Cut(kv, "="); ok {
+				labels[name] = strings.Trim(value, `"`)
+			}
+		}
+		what := labels["verb"] + " " + labels["resource"]
+		if labels["subresource"] != "" {
+			what += "/" + labels["subresource"]
+		}
+		if labels["dry_run"] != "" {
+			what += " (dry run)"
+		}
+		if byWhat[what] == nil {
+			byWhat[what] = &row{what: what}
+		}
+		byWhat[what].n += v - before[k]
+		total += v - before[k]
+	}
+	rows := slices.Collect(maps.Values(byWhat))
+	slices.SortFunc(rows, func(a, b *row) int {
+		if a.n != b.n {
+			return int(b.n - a.n)
+		}
+		return strings.Compare(a.what, b.what)
+	})
+	var parts []string
+	for _, r := range rows {
+		if r.n >= 1 && len(parts) < 16 {
+			parts = append(parts, fmt.Sprintf("%s %.0f", r.what, r.n))
+		}
+	}
+	fmt.Printf("\nP9 requests the tenant-apiserver host answered (all tenants): %.0f; most: %s\n", total, strings.Join(parts, ", "))
 }

@@ -19,8 +19,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,6 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/bench/internal/cpu"
 	"github.com/vcp-dev/vcp/bench/internal/stats"
 	"github.com/vcp-dev/vcp/hack/localcluster"
 	"github.com/vcp-dev/vcp/internal/promtext"
@@ -186,7 +185,7 @@ func (b *bench) measure(ctx context.Context) error {
 	if r.p3Base, err = b.burstSuper(ctx, "p3-base"); err != nil {
 		return fmt.Errorf("P3 baseline: %w", err)
 	}
-	r.cpuBase = b.cpu().since(cpu0)
+	r.cpuBase = b.cpu().Since(cpu0)
 	logf("P3 baseline: %s; deleting its pods...", r.p3Base.Round(time.Millisecond))
 	if err := b.deleteSuperBurst(ctx, "p3-base"); err != nil {
 		return err
@@ -197,7 +196,7 @@ func (b *bench) measure(ctx context.Context) error {
 	if r.p3VCP, err = b.burstTenants(ctx, "p3"); err != nil {
 		return fmt.Errorf("P3: %w", err)
 	}
-	r.cpuVCP = b.cpu().since(cpu0)
+	r.cpuVCP = b.cpu().Since(cpu0)
 	logf("P3: %s", r.p3VCP.Round(time.Millisecond))
 	rssAfter, heapAfter, err := b.syncerMemory()
 	if err != nil {
@@ -240,7 +239,7 @@ type results struct {
 	rssPerPod, heapPerPod                  float64
 	patrol                                 time.Duration
 	restartFromStart, restartFromLease     time.Duration
-	cpuBase, cpuVCP                        cpuUse
+	cpuBase, cpuVCP                        cpu.Use
 }
 
 func (r results) print(o options) {
@@ -265,7 +264,7 @@ func (r results) print(o options) {
 	fmt.Printf("| P7 patrol pass over %d pods (mean of passes) | %s | | | ≤ 1 s |\n", o.tenants*o.pods, ms(r.patrol))
 	fmt.Printf("| P8 restart: lease held → %d tenants synced, queue drained | %s | from process start: %s (includes waiting out the old lease) | | ≤ 10 s |\n",
 		o.tenants, r.restartFromLease.Round(time.Millisecond), r.restartFromStart.Round(time.Millisecond))
-	r.printCPU()
+	cpu.PrintTable("P3 CPU seconds by process", "P3 through tenants", "P3 baseline (direct)", r.cpuVCP, r.cpuBase)
 }
 
 // watchSuperPods runs the bench's own super-cluster pod watch: first sight of each pod,
@@ -743,32 +742,10 @@ func (b *bench) profileSyncerHeap(ctx context.Context, name string) {
 }
 
 func (b *bench) saveProfile(ctx context.Context, url, token, name string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
+	path := filepath.Join(b.o.profileDir, name)
+	if err := cpu.FetchProfile(ctx, url, token, path); err != nil {
 		return err
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, res.Status)
-	}
-	if err := os.MkdirAll(b.o.profileDir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(filepath.Join(b.o.profileDir, name))
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, res.Body); err != nil {
-		_ = f.Close()
-		return err
-	}
-	logf("wrote %s", f.Name())
-	return f.Close()
+	logf("wrote %s", path)
+	return nil
 }

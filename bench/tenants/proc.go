@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/vcp-dev/vcp/bench/internal/cpu"
 	"github.com/vcp-dev/vcp/hack/localcluster"
 )
 
@@ -112,24 +113,6 @@ func rssOf(pid int) uint64 {
 	return 0
 }
 
-// cpuTime reads the user and system CPU time a process has used so far from
-// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name (field 2) may hold spaces; fields after it start past its ')'.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseUint(f[11], 10, 64)
-	stime, _ := strconv.ParseUint(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
-}
-
 // etcdConnections counts established TCP connections to port on this machine.
 func etcdConnections(port int) int {
 	n := 0
@@ -170,4 +153,10 @@ func portOf(endpoint string) int {
 	}
 	p, _ := strconv.Atoi(u.Port())
 	return p
+}
+
+// cpuTime is the CPU time a process has used so far; 0 once it is gone.
+func cpuTime(pid int) time.Duration {
+	d, _ := cpu.Of(pid)
+	return d
 }
