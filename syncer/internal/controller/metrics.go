@@ -23,6 +23,10 @@ var (
 		Name: "vcp_syncer_throttled_total",
 		Help: "Syncs put back in the queue because the tenant was over its sync rate (--tenant-qps).",
 	}, []string{"tenant"})
+	staleStatusWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vcp_syncer_stale_status_writes_total",
+		Help: "Pod status writes into a tenant refused because the syncer's copy of the tenant pod was stale (written again once its cache catches up).",
+	}, []string{"tenant"})
 	podCreateLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "vcp_syncer_pod_create_latency_seconds",
 		Help:    "From the syncer seeing a new tenant pod to its super pod being created.",
@@ -36,7 +40,7 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(queueWait, syncs, throttled, podCreateLatency, podRunningLatency)
+	ctrlmetrics.Registry.MustRegister(queueWait, syncs, throttled, staleStatusWrites, podCreateLatency, podRunningLatency)
 }
 
 // queueDepth reports each tenant's queued objects at scrape time.

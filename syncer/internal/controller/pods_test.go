@@ -37,6 +37,18 @@ func TestStatusWorthWriting(t *testing.T) {
 	}
 }
 
+func TestStatusUpdate(t *testing.T) {
+	tenant := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", UID: "u1", ResourceVersion: "7"}, Status: corev1.PodStatus{Phase: corev1.PodPending}}
+	super := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-x", UID: "s1", ResourceVersion: "99"}, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.5"}}
+	got := statusUpdate(tenant, super)
+	if got.ResourceVersion != "" || got.UID != "u1" || got.Name != "web" || got.Status.PodIP != "10.0.0.5" || got.Status.Phase != corev1.PodRunning {
+		t.Errorf("got %+v, want the tenant pod's identity, no resourceVersion and the super pod's status", got)
+	}
+	if tenant.ResourceVersion != "7" || tenant.Status.Phase != corev1.PodPending {
+		t.Errorf("statusUpdate changed the cached pod: %+v", tenant)
+	}
+}
+
 func TestLabelsPatch(t *testing.T) {
 	have := map[string]string{"app": "web", "gone": "x", translate.LabelPolicyIngress: translate.PolicyRestricted}
 	want := map[string]string{"app": "api", "tier": "fe"}
