@@ -151,10 +151,15 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 	}
 	// What the super pod mounts in place of the tenant's token and CA is there first.
 	if sa, ok := translate.TokenServiceAccount(tenantPod); ok {
-		if err := s.syncServiceAccountToken(ctx, sess, tenantPod.Namespace, sa); err != nil {
+		ns := tenantPod.Namespace
+		if err := sess.ensureOnce(Key{Kind: KindServiceAccount, Namespace: ns, Name: sa}, func() error {
+			return s.syncServiceAccountToken(ctx, sess, ns, sa)
+		}); err != nil {
 			return err
 		}
-		if err := s.syncConfigMap(ctx, sess, tenantPod.Namespace, rootCAConfigMap); err != nil {
+		if err := sess.ensureOnce(Key{Kind: KindConfigMap, Namespace: ns, Name: rootCAConfigMap}, func() error {
+			return s.syncConfigMap(ctx, sess, ns, rootCAConfigMap)
+		}); err != nil {
 			return err
 		}
 	}

@@ -1,8 +1,13 @@
 package controller
 
 import (
+	"errors"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -137,5 +142,50 @@ func TestSlimTenantObject(t *testing.T) {
 		if tc.wantSlim && (len(got.Spec.Volumes) != 1 || got.Spec.Volumes[0].Name != token.Name) {
 			t.Errorf("%s: volumes %v, want only the token's", tc.name, got.Spec.Volumes)
 		}
+	}
+}
+
+func TestEnsureOnce(t *testing.T) {
+	sess := &session{}
+	key := Key{Kind: KindServiceAccount, Namespace: "shop", Name: "default"}
+	var runs atomic.Int32
+	release := make(chan struct{})
+	ensure := func() error {
+		runs.Add(1)
+		<-release
+		return nil
+	}
+	// Ten pods of a namespace synced at once: one ensure, the others wait for it.
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if err := sess.ensureOnce(key, ensure); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for runs.Load() == 0 {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("ensure ran %d times for 10 concurrent callers, want 1", n)
+	}
+	// A failure is not remembered: the next pod tries again.
+	other := Key{Kind: KindConfigMap, Namespace: "shop", Name: rootCAConfigMap}
+	failing := errors.New("super API down")
+	if err := sess.ensureOnce(other, func() error { return failing }); !errors.Is(err, failing) {
+		t.Fatalf("got %v, want the ensure's error", err)
+	}
+	ran := false
+	if err := sess.ensureOnce(other, func() error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("after a failure: err %v, ran %v; want a new run", err, ran)
+	}
+	// Past prereqFresh the super cache is the authority again: ensure runs.
+	v, _ := sess.prereqs.Load(key)
+	v.(*prereq).done = time.Now().Add(-prereqFresh - time.Second)
+	if err := sess.ensureOnce(key, func() error { runs.Add(1); return nil }); err != nil || runs.Load() != 2 {
+		t.Fatalf("a stale success was taken as fresh: err %v, runs %d", err, runs.Load())
 	}
 }

@@ -467,6 +467,42 @@ type session struct {
 	classesQueued time.Time
 	// tokenRefreshes is when each service account's token Secret is queued for renewal.
 	tokenRefreshes map[Key]time.Time
+	// prereqs are what new super pods need first (ensureOnce), by kind/namespace/name.
+	prereqs sync.Map
+}
+
+// prereqFresh is how long a prerequisite of new super pods that was just ensured is
+// taken as there: longer than the super cache takes to show it, which is then the
+// authority again.
+const prereqFresh = 30 * time.Second
+
+// prereq is one prerequisite of new super pods: one ensure at a time, and when it last
+// succeeded.
+type prereq struct {
+	mu   sync.Mutex
+	done time.Time
+}
+
+// ensureOnce runs ensure, which makes something new super pods need (a service
+// account's token Secret, the root CA ConfigMap of a namespace), unless it succeeded
+// within prereqFresh; callers for the same key wait for one run. The first pods of a
+// namespace are synced at once by several workers, and each found the prerequisite
+// missing from the super cache (which has not seen the first one's create yet): each
+// minted a token and created the Secret again (68 token requests for 20 namespaces in
+// make bench-deliver).
+func (sess *session) ensureOnce(key Key, ensure func() error) error {
+	v, _ := sess.prereqs.LoadOrStore(key, &prereq{})
+	p := v.(*prereq)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.done) < prereqFresh {
+		return nil
+	}
+	if err := ensure(); err != nil {
+		return err
+	}
+	p.done = time.Now()
+	return nil
 }
 
 // classesDue reports whether the tenant's classes were last queued by the patrol more
