@@ -7,7 +7,6 @@ import (
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -243,7 +242,7 @@ func statusUpdate(tenantPod, superPod *corev1.Pod) *corev1.Pod {
 // already told the tenant (binding sets PodScheduled): skipping that write saves a third
 // of the syncer's writes into tenants on the way to Running.
 func statusWorthWriting(tenantPod, superPod *corev1.Pod, bound bool) bool {
-	if apiequality.Semantic.DeepEqual(tenantPod.Status, superPod.Status) {
+	if tenantStatusCurrent(tenantPod, superPod) {
 		return false
 	}
 	st := superPod.Status

@@ -35,9 +35,19 @@ func TestStatusWorthWriting(t *testing.T) {
 		{"unschedulable must reach the tenant", pending, unschedulable, false, true},
 		{"running", pending, running, true, true},
 	} {
-		got := statusWorthWriting(&corev1.Pod{Status: tc.tenant}, &corev1.Pod{Status: tc.super}, tc.bound)
-		if got != tc.want {
+		full := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}, Status: tc.tenant}
+		if got := statusWorthWriting(full, &corev1.Pod{Status: tc.super}, tc.bound); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+		// A bound pod's cache keeps a digest of its status, which answers the same.
+		if !tc.bound {
+			continue
+		}
+		bound := full.DeepCopy()
+		bound.Spec.NodeName = "node-1"
+		slim, _ := slimTenantObject(bound)
+		if got := statusWorthWriting(slim.(*corev1.Pod), &corev1.Pod{Status: tc.super}, tc.bound); got != tc.want {
+			t.Errorf("%s, slim cached pod: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
@@ -108,12 +118,15 @@ func TestSlimTenantObject(t *testing.T) {
 	token := corev1.Volume{Name: "kube-api-access-x", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
 		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}}
 	data := corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+	status := corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.5",
+		Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Ready: true, Image: "app"}}}
 	pod := func(node string) *corev1.Pod {
 		return &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "p", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
 			Spec: corev1.PodSpec{NodeName: node, ServiceAccountName: "builder", Containers: []corev1.Container{{Name: "c", Image: "app"}},
 				Volumes: []corev1.Volume{data, token}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning},
+			Status: *status.DeepCopy(),
 		}
 	}
 	for _, tc := range []struct {
@@ -135,13 +148,29 @@ func TestSlimTenantObject(t *testing.T) {
 		if got.ManagedFields != nil || got.Status.Phase != corev1.PodRunning {
 			t.Errorf("%s: managed fields %v, status %v", tc.name, got.ManagedFields, got.Status)
 		}
-		// What the syncer reads of a cached pod survives: node, the token's account.
+		// What the syncer reads of a cached pod survives: node, the token's account, the
+		// phase, and whether the status is a super pod's.
 		if sa, ok := translate.TokenServiceAccount(got); !ok || sa != "builder" || got.Spec.NodeName != tc.in.Spec.NodeName {
 			t.Errorf("%s: token account %q %v, node %q", tc.name, sa, ok, got.Spec.NodeName)
 		}
-		if tc.wantSlim && (len(got.Spec.Volumes) != 1 || got.Spec.Volumes[0].Name != token.Name) {
-			t.Errorf("%s: volumes %v, want only the token's", tc.name, got.Spec.Volumes)
+		if !tenantStatusCurrent(got, &corev1.Pod{Status: status}) {
+			t.Errorf("%s: the cached status %+v is not taken for the one it came from", tc.name, got.Status)
 		}
+		other := status.DeepCopy()
+		other.Conditions[0].Status = corev1.ConditionFalse
+		if tenantStatusCurrent(got, &corev1.Pod{Status: *other}) {
+			t.Errorf("%s: the cached status is taken for a different one", tc.name)
+		}
+		if tc.wantSlim && (len(got.Spec.Volumes) != 1 || &got.Spec.Volumes[0] != &tokenMarker[0] || len(got.Status.Conditions) != 0) {
+			t.Errorf("%s: volumes %v, status %+v; want only the shared token marker and the phase", tc.name, got.Spec.Volumes, got.Status)
+		}
+	}
+	// A pod without a token keeps no volume.
+	bare := pod("node-1")
+	bare.Spec.Volumes = []corev1.Volume{data}
+	obj, _ := slimTenantObject(bare)
+	if got := obj.(*corev1.Pod); got.Spec.Volumes != nil {
+		t.Errorf("a pod without a token kept volumes %v", got.Spec.Volumes)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"sync"
 	"time"
 
@@ -697,25 +699,55 @@ func slimSuperObject(obj any) (any, error) {
 // slimTenantObject keeps of a cached tenant object what the syncer reads. A tenant pod
 // bound to a node has its super pod (the syncer binds it to the super pod's node), so
 // its spec is needed again only to re-create a super pod deleted by hand, and
-// createSuperPod then fetches the pod. The cache keeps the node, the service account
-// and the volumes holding its token (translate.TokenServiceAccount): the spec is about
-// a third of a pod.
+// createSuperPod then fetches the pod. The cache keeps:
+//   - of the spec, the node, the service account and, when the pod mounts a token of it,
+//     tokenMarker in place of its volumes (translate.TokenServiceAccount finds it);
+//   - of the status, the phase, and in Message the digest of the whole status
+//     (statusDigest): the syncer only asks whether it equals the super pod's
+//     (tenantStatusCurrent), which the super pod's cached status answers.
+//
+// The status is as large as the spec in the cache, and the super pod holds the same.
 func slimTenantObject(obj any) (any, error) {
 	if pod, ok := obj.(*corev1.Pod); ok && pod.Spec.NodeName != "" && len(pod.Spec.Containers) > 0 {
 		slim := corev1.PodSpec{NodeName: pod.Spec.NodeName, ServiceAccountName: pod.Spec.ServiceAccountName}
-		for _, v := range pod.Spec.Volumes {
-			if _, ok := translate.TokenServiceAccount(&corev1.Pod{Spec: corev1.PodSpec{Volumes: []corev1.Volume{v}}}); ok {
-				slim.Volumes = append(slim.Volumes, v)
-			}
+		if _, ok := translate.TokenServiceAccount(pod); ok {
+			slim.Volumes = tokenMarker
 		}
 		pod.Spec = slim
+		pod.Status = corev1.PodStatus{Phase: pod.Status.Phase, Message: statusDigest(&pod.Status)}
 	}
 	return stripManagedFields(obj)
 }
 
-// slimPod reports whether a cached tenant pod lost its spec to slimTenantObject (every
-// pod the API accepts has a container).
+// tokenMarker is the volume a slim cached tenant pod keeps for all of those holding its
+// service-account token. Every such pod shares it: cached objects are never changed in
+// place.
+var tokenMarker = []corev1.Volume{{Name: "vcp-token-marker", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+	Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}}}
+
+// slimPod reports whether a cached tenant pod lost its spec and status to
+// slimTenantObject (every pod the API accepts has a container).
 func slimPod(pod *corev1.Pod) bool { return len(pod.Spec.Containers) == 0 }
+
+// statusDigest identifies a pod status by its protobuf encoding (deterministic: the
+// generated code sorts map keys).
+func statusDigest(st *corev1.PodStatus) string {
+	b, err := st.Marshal()
+	if err != nil {
+		return "" // equal to no real status's digest: the status is written
+	}
+	h := fnv.New64a()
+	_, _ = h.Write(b)
+	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+// tenantStatusCurrent reports whether a cached tenant pod's status is the super pod's.
+func tenantStatusCurrent(tenantPod, superPod *corev1.Pod) bool {
+	if slimPod(tenantPod) {
+		return tenantPod.Status.Message == statusDigest(&superPod.Status)
+	}
+	return apiequality.Semantic.DeepEqual(tenantPod.Status, superPod.Status)
+}
 
 // stripManagedFields drops what the syncer never reads from cached objects: managed
 // fields are often the larger half of a pod, and the syncer caches every tenant pod and
