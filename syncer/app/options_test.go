@@ -1,0 +1,37 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{args: nil},
+		{args: []string{"--gc-percent=-1"}},
+		{args: []string{"--gc-percent=200"}},
+		{args: []string{"--gc-percent=0"}, wantErr: "--gc-percent must be positive or -1, got 0"},
+		{args: []string{"--gc-percent=-5"}, wantErr: "--gc-percent must be positive or -1, got -5"},
+		{args: []string{"--workers=0"}, wantErr: "--workers must be at least 1, got 0"},
+		{args: []string{"--tenant-qps=0"}, wantErr: "--tenant-qps must be positive, got 0"},
+		{args: []string{"--token-lifetime=5m"}, wantErr: "--token-lifetime must be whole seconds and at least 10m"},
+		{args: []string{"--platform-namespace=Not_A_Name"}, wantErr: `--platform-namespace "Not_A_Name"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			o := &Options{}
+			if err := newCommand(o).Flags().Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := o.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
