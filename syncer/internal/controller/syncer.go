@@ -212,7 +212,12 @@ func (s *Syncer) Start(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for range s.workers {
-		wg.Go(func() { s.work(ctx) })
+		wg.Go(func() { s.work(ctx, s.queue.Get) })
+	}
+	// A lane for tenants that ask for little (fairqueue.GetFresh): a quiet tenant's pod
+	// need not wait until one of the workers busy with greedy tenants' pods is free.
+	for range freshWorkers(s.workers) {
+		wg.Go(func() { s.work(ctx, s.queue.GetFresh) })
 	}
 	<-ctx.Done()
 	s.queue.ShutDown()
@@ -283,9 +288,13 @@ func (s *Syncer) markRunning(old, obj any) {
 	}
 }
 
-func (s *Syncer) work(ctx context.Context) {
+// freshWorkers is how many workers serve only tenants whose queue was empty (a quarter
+// of the shared ones, at least two).
+func freshWorkers(workers int) int { return max(2, workers/4) }
+
+func (s *Syncer) work(ctx context.Context, get func() (string, Key, bool)) {
 	for {
-		tenant, key, shutdown := s.queue.Get()
+		tenant, key, shutdown := get()
 		if shutdown {
 			return
 		}

@@ -8,6 +8,10 @@
 // tenant still gets its turn once per round. A tenant can come first again only after its
 // queue ran dry, so the busy ones wait at most one turn of each other tenant.
 //
+// GetFresh serves only such tenants: workers that call it are a lane kept for tenants
+// that ask for little, so their items need not wait until one of the workers busy with
+// the others' items is free.
+//
 // Within a tenant it behaves like client-go's workqueue: an item is queued at most once,
 // an item being processed is not handed out again until Done, and an item added while it
 // is processed is queued again at Done.
@@ -22,6 +26,8 @@ import (
 type Queue[T comparable] struct {
 	mu   sync.Mutex
 	cond *sync.Cond
+	// freshCond wakes GetFresh: only a tenant turning fresh is work for it.
+	freshCond *sync.Cond
 
 	tenants map[string]*tenantQueue[T]
 	// fresh are the tenants whose queue was empty when an item came, in order: each is
@@ -54,7 +60,7 @@ type tenantQueue[T comparable] struct {
 // New returns an empty queue.
 func New[T comparable]() *Queue[T] {
 	q := &Queue[T]{tenants: map[string]*tenantQueue[T]{}}
-	q.cond = sync.NewCond(&q.mu)
+	q.cond, q.freshCond = sync.NewCond(&q.mu), sync.NewCond(&q.mu)
 	return q
 }
 
@@ -99,6 +105,7 @@ func (q *Queue[T]) enqueue(name string, t *tenantQueue[T], item T) {
 	if !t.active {
 		t.active = true
 		q.fresh = append(q.fresh, name)
+		q.freshCond.Signal()
 	}
 	q.cond.Signal()
 }
@@ -121,22 +128,7 @@ func (q *Queue[T]) Get() (tenant string, item T, shutdown bool) {
 		q.cond.Wait()
 	}
 	if len(q.fresh) > 0 {
-		name := q.fresh[0]
-		t := q.tenants[name]
-		if q.freshCredit == 0 {
-			q.freshCredit = t.weight
-		}
-		item = q.pop(name, t)
-		q.freshCredit--
-		switch {
-		case len(t.items) == 0:
-			t.active = false
-			q.fresh, q.freshCredit = q.fresh[1:], 0
-		case q.freshCredit == 0:
-			// Its turn is over: from now on it takes its turns in the round.
-			q.fresh = q.fresh[1:]
-			q.ring = append(q.ring, name)
-		}
+		name, item := q.popFresh()
 		return name, item, false
 	}
 	if len(q.ring) == 0 {
@@ -162,6 +154,45 @@ func (q *Queue[T]) Get() (tenant string, item T, shutdown bool) {
 		q.next++
 	}
 	return name, item, false
+}
+
+// GetFresh is Get for the tenants whose queue was empty when their item came (see the
+// package's doc) only; shutdown is true once the queue is shut down and no such tenant
+// waits. The caller must call Done when finished.
+func (q *Queue[T]) GetFresh() (tenant string, item T, shutdown bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.fresh) == 0 && !q.shuttingDown {
+		q.freshCond.Wait()
+	}
+	if len(q.fresh) == 0 {
+		var zero T
+		return "", zero, true
+	}
+	name, item := q.popFresh()
+	return name, item, false
+}
+
+// popFresh serves fresh[0] its next item of its one turn.
+func (q *Queue[T]) popFresh() (string, T) {
+	name := q.fresh[0]
+	t := q.tenants[name]
+	if q.freshCredit == 0 {
+		q.freshCredit = t.weight
+	}
+	item := q.pop(name, t)
+	q.freshCredit--
+	switch {
+	case len(t.items) == 0:
+		t.active = false
+		q.fresh, q.freshCredit = q.fresh[1:], 0
+	case q.freshCredit == 0:
+		// Its turn is over: from now on it takes its turns in the round.
+		q.fresh = q.fresh[1:]
+		q.ring = append(q.ring, name)
+		q.cond.Signal()
+	}
+	return name, item
 }
 
 // pop takes tenant t's first item and marks it being processed.
@@ -245,4 +276,5 @@ func (q *Queue[T]) ShutDown() {
 	defer q.mu.Unlock()
 	q.shuttingDown = true
 	q.cond.Broadcast()
+	q.freshCond.Broadcast()
 }

@@ -3,6 +3,7 @@ package fairqueue
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -228,4 +229,118 @@ func FuzzQueue(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGetFreshServesOnlyTenantsThatWereIdle: the lane GetFresh serves never takes a busy
+// tenant's items, and hands a quiet tenant's item out at once while they wait.
+func TestGetFreshServesOnlyTenantsThatWereIdle(t *testing.T) {
+	q := New[string]()
+	for i := range 5 {
+		q.Add("greedy", fmt.Sprint(i))
+	}
+	// greedy's one fresh turn; from now on it waits in the ring.
+	if got := strings.Join(drain(t, q, 1), ","); got != "greedy:0" {
+		t.Fatalf("first served %s", got)
+	}
+	got := make(chan string, 1)
+	go func() {
+		tenant, item, shutdown := q.GetFresh()
+		if shutdown {
+			got <- "shutdown"
+			return
+		}
+		got <- tenant + ":" + item
+		q.Done(tenant, item)
+	}()
+	select {
+	case g := <-got:
+		t.Fatalf("GetFresh took %s while only a busy tenant had items", g)
+	case <-time.After(100 * time.Millisecond):
+	}
+	q.Add("quiet", "a")
+	select {
+	case g := <-got:
+		if g != "quiet:a" {
+			t.Fatalf("GetFresh served %s, want quiet:a", g)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("GetFresh stayed blocked with a quiet tenant's item queued")
+	}
+	if q.Len("greedy") != 4 {
+		t.Fatalf("greedy has %d items left, want 4", q.Len("greedy"))
+	}
+	done := make(chan bool)
+	go func() {
+		_, _, shutdown := q.GetFresh()
+		done <- shutdown
+	}()
+	q.ShutDown()
+	select {
+	case shutdown := <-done:
+		if !shutdown {
+			t.Fatal("GetFresh on a shut-down queue with no idle tenant did not report shutdown")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("GetFresh stayed blocked after ShutDown")
+	}
+}
+
+// TestWorkersOfBothKindsServeEverything: shared workers (Get) and lane workers (GetFresh)
+// together serve every item exactly once, with no wake-up lost between them.
+func TestWorkersOfBothKindsServeEverything(t *testing.T) {
+	q := New[string]()
+	const tenants, items = 20, 50
+	var mu sync.Mutex
+	served := map[string]int{}
+	var workers sync.WaitGroup
+	for i := range 6 {
+		get := q.Get
+		if i%3 == 0 {
+			get = q.GetFresh
+		}
+		workers.Go(func() {
+			for {
+				tenant, item, shutdown := get()
+				if shutdown {
+					return
+				}
+				mu.Lock()
+				served[tenant+":"+item]++
+				mu.Unlock()
+				q.Done(tenant, item)
+			}
+		})
+	}
+	var adders sync.WaitGroup
+	for tn := range tenants {
+		adders.Go(func() {
+			for i := range items {
+				q.Add(fmt.Sprint("t", tn), fmt.Sprint(i))
+				if tn%4 == 0 {
+					time.Sleep(time.Millisecond) // a quiet tenant, often fresh again
+				}
+			}
+		})
+	}
+	adders.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(served)
+		mu.Unlock()
+		if n == tenants*items {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d items served: a wake-up was lost", n, tenants*items)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	q.ShutDown()
+	workers.Wait()
+	for k, n := range served {
+		if n != 1 {
+			t.Errorf("%s served %d times", k, n)
+		}
+	}
 }
