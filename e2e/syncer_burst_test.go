@@ -88,27 +88,10 @@ func TestSyncerKilledDuringBurst(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	framework.Eventually(t, 5*time.Minute, fmt.Sprintf("%d Running tenant pods", burstPods), func(ctx context.Context) (bool, error) {
-		pods, err := tenant.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "burst=true"})
-		if err != nil {
-			return false, err
-		}
-		running := 0
-		for _, pod := range pods.Items {
-			if pod.Status.Phase == corev1.PodRunning && pod.Spec.NodeName != "" {
-				running++
-			}
-		}
-		return running == burstPods, fmt.Errorf("%d of %d Running", running, len(pods.Items))
-	})
+	tenantPods := waitRunning(t, tenant, "default", "burst=true", burstPods, 5*time.Minute)
 	t.Logf("all %d tenant pods Running %s after the burst began", burstPods, time.Since(start).Round(time.Millisecond))
-
-	tenantPods, err := tenant.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "burst=true"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	uids := map[string]bool{}
-	for _, pod := range tenantPods.Items {
+	for _, pod := range tenantPods {
 		uids[string(pod.UID)] = true
 	}
 	// For 10 s the super cluster holds exactly one super pod per tenant pod, and nothing else.

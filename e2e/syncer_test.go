@@ -74,24 +74,7 @@ func TestSyncer(t *testing.T) {
 	}
 	running := func(tenant kubernetes.Interface, want int) []corev1.Pod {
 		t.Helper()
-		var pods *corev1.PodList
-		start := time.Now()
-		framework.Eventually(t, 2*time.Minute, fmt.Sprintf("%d Running pods of web in the tenant", want), func(ctx context.Context) (bool, error) {
-			var err error
-			pods, err = tenant.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
-			if err != nil {
-				return false, err
-			}
-			n := 0
-			for _, pod := range pods.Items {
-				if pod.Status.Phase == corev1.PodRunning && pod.Spec.NodeName != "" && pod.DeletionTimestamp.IsZero() {
-					n++
-				}
-			}
-			return n == want && len(pods.Items) == want, fmt.Errorf("%d pods, %d Running and bound", len(pods.Items), n)
-		})
-		t.Logf("%d pods Running in the tenant after %s", want, time.Since(start).Round(time.Millisecond))
-		return pods.Items
+		return waitRunning(t, tenant, "default", "app=web", want, 2*time.Minute)
 	}
 	superPods := func(tenant string) []corev1.Pod {
 		t.Helper()
@@ -140,13 +123,7 @@ func TestSyncer(t *testing.T) {
 	})
 
 	t.Run("metrics report queue depth, syncs and both latencies", func(t *testing.T) {
-		var port int
-		for _, proc := range p.cluster.Processes {
-			if proc.Name == "syncer" {
-				port = proc.Ports[0]
-			}
-		}
-		metrics := scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+		metrics := syncerMetrics(t, p)
 		for _, name := range []string{"vcp_syncer_pod_create_latency_seconds", "vcp_syncer_pod_running_latency_seconds"} {
 			count, sum := metrics[name+"_count"], metrics[name+"_sum"]
 			if count < 2 {
@@ -638,14 +615,8 @@ func TestSyncer(t *testing.T) {
 		// that write is refused and the pod reaches Running only after another watch event
 		// and sync (199 of 200 pods in make bench-deliver before this was fixed).
 		const n = 40
-		port := 0
-		for _, proc := range p.cluster.Processes {
-			if proc.Name == "syncer" {
-				port = proc.Ports[0]
-			}
-		}
 		stale := func() float64 {
-			return scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))[`vcp_syncer_stale_status_writes_total{tenant="`+keys["s2"]+`"}`]
+			return syncerMetrics(t, p)[`vcp_syncer_stale_status_writes_total{tenant="`+keys["s2"]+`"}`]
 		}
 		before := stale()
 		tenant := tenants["s2"]
@@ -668,23 +639,47 @@ func TestSyncer(t *testing.T) {
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
-		framework.Eventually(t, 2*time.Minute, fmt.Sprintf("%d Running pods in s2's namespace burst", n), func(ctx context.Context) (bool, error) {
-			pods, err := tenant.CoreV1().Pods("burst").List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, err
-			}
-			running := 0
-			for _, pod := range pods.Items {
-				if pod.Status.Phase == corev1.PodRunning && pod.Spec.NodeName != "" {
-					running++
-				}
-			}
-			return running == n, fmt.Errorf("%d of %d Running and bound", running, len(pods.Items))
-		})
+		waitRunning(t, tenant, "burst", "", n, 2*time.Minute)
 		if got := stale() - before; got != 0 {
 			t.Errorf("%v of %d pods' status writes were refused as stale", got, n)
 		}
 	})
+}
+
+// waitRunning waits until namespace ns of a tenant holds exactly want pods matching
+// selector, all Running, bound to a node and not being deleted, and returns them.
+func waitRunning(t *testing.T, tenant kubernetes.Interface, ns, selector string, want int, timeout time.Duration) []corev1.Pod {
+	t.Helper()
+	var pods *corev1.PodList
+	start := time.Now()
+	framework.Eventually(t, timeout, fmt.Sprintf("%d Running pods (%q) in the tenant's namespace %s", want, selector, ns), func(ctx context.Context) (bool, error) {
+		var err error
+		pods, err = tenant.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return false, err
+		}
+		n := 0
+		for _, pod := range pods.Items {
+			if pod.Status.Phase == corev1.PodRunning && pod.Spec.NodeName != "" && pod.DeletionTimestamp.IsZero() {
+				n++
+			}
+		}
+		return n == want && len(pods.Items) == want, fmt.Errorf("%d pods, %d Running and bound", len(pods.Items), n)
+	})
+	t.Logf("%d pods Running in the tenant's namespace %s after %s", want, ns, time.Since(start).Round(time.Millisecond))
+	return pods.Items
+}
+
+// syncerMetrics scrapes the local syncer's /metrics.
+func syncerMetrics(t *testing.T, p *provisioning) map[string]float64 {
+	t.Helper()
+	for _, proc := range p.cluster.Processes {
+		if proc.Name == "syncer" {
+			return scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", proc.Ports[0]))
+		}
+	}
+	t.Fatal("no syncer process")
+	return nil
 }
 
 func nodeReady(node *corev1.Node) bool {

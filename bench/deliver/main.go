@@ -121,30 +121,21 @@ func run(targets, components int, profileDir string) error {
 	fmt.Fprintln(os.Stderr, "P9: vcapp deploy --yes...")
 	app := b.writeApp("bench-vcapp", components, targets)
 	b.profile(ctx, 20*time.Second)
-	syncer0, err := b.syncerMetrics()
+	before, err := b.sample()
 	if err != nil {
 		return err
 	}
-	host0, err := promtext.Scrape(b.cluster.Platform.HostAdminURL + "/metrics")
-	if err != nil {
-		return err
-	}
-	cpu0 = b.cpu()
 	start := time.Now()
 	out, err := b.run(ctx, "vcapp", "deploy", "-f", app, "--super-kubeconfig", b.superKubeconfig, "--yes", "--timeout", "5m", "-o", "json")
 	if err != nil {
 		return fmt.Errorf("vcapp deploy: %w\n%s", err, out)
 	}
 	p9 := time.Since(start)
-	cpuP9 := b.cpu().Since(cpu0)
-	syncer1, err := b.syncerMetrics()
+	after, err := b.sample()
 	if err != nil {
 		return err
 	}
-	host1, err := promtext.Scrape(b.cluster.Platform.HostAdminURL + "/metrics")
-	if err != nil {
-		return err
-	}
+	cpuP9 := after.cpu.Since(before.cpu)
 	planned, applied, healthy, err := perTarget(out)
 	if err != nil {
 		return err
@@ -178,13 +169,8 @@ func run(targets, components int, profileDir string) error {
 		stats.Percentile(applied, 50).Round(time.Millisecond), stats.Percentile(applied, 100).Round(time.Millisecond),
 		stats.Percentile(healthy, 50).Round(time.Millisecond), stats.Percentile(healthy, 100).Round(time.Millisecond))
 	fmt.Printf("\nP9 where a pod's time went, seconds from the start of the deploy (API timestamps: whole seconds), p50 / max over %d pods: %s\n", stages.pods, stages)
-	fmt.Printf("\nP9 in the syncer: %.0f syncs (%.0f failed or retried; %.0f pod status writes refused as stale), mean wait in its fair queue %s; tenant pod seen → super pod created, mean %s; super pod Running → tenant pod Running written, mean %s\n",
-		sumDelta(syncer0, syncer1, "vcp_syncer_syncs_total"), sumDelta(syncer0, syncer1, "vcp_syncer_syncs_total", "result=\"error\"")+sumDelta(syncer0, syncer1, "vcp_syncer_syncs_total", "result=\"not_synced\""),
-		sumDelta(syncer0, syncer1, "vcp_syncer_stale_status_writes_total"),
-		meanDelta(syncer0, syncer1, "vcp_syncer_queue_wait_seconds").Round(time.Millisecond),
-		meanDelta(syncer0, syncer1, "vcp_syncer_pod_create_latency_seconds").Round(time.Millisecond),
-		meanDelta(syncer0, syncer1, "vcp_syncer_pod_running_latency_seconds").Round(time.Millisecond))
-	printRequestMix(host0, host1)
+	printSyncer(before.syncer, after.syncer)
+	printRequestMix(before.host, after.host)
 	cpu.PrintTable("P9 CPU seconds by process", "P9 vcapp deploy", "baseline (kubectl)", cpuP9, cpuBase)
 	fmt.Printf("\ntarget ≤ 15 s and ≤ 1.2× the baseline: %s (scale: %d targets, %d components)\n", verdict, targets, components)
 	return nil
@@ -500,14 +486,42 @@ func (b *bench) saveProfile(ctx context.Context, url, token, name string) {
 	fmt.Fprintf(os.Stderr, "wrote %s\n", path)
 }
 
-// syncerMetrics scrapes the syncer's metrics.
-func (b *bench) syncerMetrics() (map[string]float64, error) {
+// sample is what P9's report compares before and after the deploy: CPU used so far, and
+// the syncer's and the tenant-apiserver host's metrics.
+type sample struct {
+	cpu          cpu.Sample
+	syncer, host map[string]float64
+}
+
+func (b *bench) sample() (sample, error) {
+	var s sample
 	for _, p := range b.cluster.Processes {
 		if p.Name == "syncer" && len(p.Ports) > 0 {
-			return promtext.Scrape(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.Ports[0]))
+			var err error
+			if s.syncer, err = promtext.Scrape(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.Ports[0])); err != nil {
+				return s, err
+			}
 		}
 	}
-	return nil, fmt.Errorf("no syncer process")
+	if s.syncer == nil {
+		return s, fmt.Errorf("no syncer process")
+	}
+	var err error
+	if s.host, err = promtext.Scrape(b.cluster.Platform.HostAdminURL + "/metrics"); err != nil {
+		return s, err
+	}
+	s.cpu = b.cpu()
+	return s, nil
+}
+
+// printSyncer prints what the syncer did between two scrapes of its metrics.
+func printSyncer(before, after map[string]float64) {
+	failed := sumDelta(before, after, "vcp_syncer_syncs_total", `result="error"`) + sumDelta(before, after, "vcp_syncer_syncs_total", `result="not_synced"`)
+	fmt.Printf("\nP9 in the syncer: %.0f syncs (%.0f failed or retried; %.0f pod status writes refused as stale), mean wait in its fair queue %s; tenant pod seen → super pod created, mean %s; super pod Running → tenant pod Running written, mean %s\n",
+		sumDelta(before, after, "vcp_syncer_syncs_total"), failed, sumDelta(before, after, "vcp_syncer_stale_status_writes_total"),
+		meanDelta(before, after, "vcp_syncer_queue_wait_seconds").Round(time.Millisecond),
+		meanDelta(before, after, "vcp_syncer_pod_create_latency_seconds").Round(time.Millisecond),
+		meanDelta(before, after, "vcp_syncer_pod_running_latency_seconds").Round(time.Millisecond))
 }
 
 // sumDelta is how much the series of name (with every label given in labels) grew

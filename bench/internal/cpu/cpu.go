@@ -82,8 +82,8 @@ type Sample struct {
 	busy, total uint64
 }
 
-// Take samples the processes of pids (name → pid; several pids may share a name, as
-// "name" entries added together by the caller) and the machine.
+// Take samples the processes of pids (by name; the CPU of several processes under one
+// name is added up) and the machine.
 func Take(pids map[string][]int) Sample {
 	s := Sample{At: time.Now(), Procs: map[string]float64{}}
 	for name, ps := range pids {
@@ -115,12 +115,6 @@ func (s Sample) Since(old Sample) Use {
 		u.Busy = float64(s.busy-old.busy) / float64(s.total-old.total)
 	}
 	return u
-}
-
-// Add records sec more CPU seconds for name (a child process that ran within the phase:
-// its time is known only once it exited).
-func (u Use) Add(name string, sec float64) {
-	u.Procs[name] += sec
 }
 
 // Sum is the CPU seconds of every process of u.
