@@ -218,3 +218,62 @@ func TestEnsureOnce(t *testing.T) {
 		t.Fatalf("a stale success was taken as fresh: err %v, runs %d", err, runs.Load())
 	}
 }
+
+func TestTenantPodChanged(t *testing.T) {
+	base := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", UID: "u1", ResourceVersion: "1", Labels: map[string]string{"app": "web"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}},
+		Status:     corev1.PodStatus{Phase: corev1.PodPending},
+	}
+	slim := func(p *corev1.Pod) *corev1.Pod {
+		out, _ := slimTenantObject(p)
+		return out.(*corev1.Pod)
+	}
+	bound := base.DeepCopy()
+	bound.ResourceVersion, bound.Spec.NodeName = "2", "node-1"
+	running := bound.DeepCopy()
+	running.ResourceVersion, running.Status = "3", corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.5"}
+	for _, tc := range []struct {
+		name     string
+		old, obj *corev1.Pod
+		want     bool
+	}{
+		{"resync", base, base.DeepCopy(), true},
+		{"bound by the syncer", base, slim(bound.DeepCopy()), false},
+		{"status written by the syncer", slim(bound.DeepCopy()), slim(running.DeepCopy()), false},
+		{"status of an unbound pod", base, func() *corev1.Pod {
+			p := base.DeepCopy()
+			p.ResourceVersion, p.Status.Conditions = "2", []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse}}
+			return p
+		}(), false},
+		{"labels", slim(running.DeepCopy()), func() *corev1.Pod {
+			p := slim(running.DeepCopy())
+			p.ResourceVersion, p.Labels = "4", map[string]string{"app": "web", "tier": "front"}
+			return p
+		}(), true},
+		{"annotations", base, func() *corev1.Pod {
+			p := base.DeepCopy()
+			p.ResourceVersion, p.Annotations = "2", map[string]string{"a": "b"}
+			return p
+		}(), true},
+		{"deleted", slim(running.DeepCopy()), func() *corev1.Pod {
+			p := slim(running.DeepCopy())
+			p.ResourceVersion, p.DeletionTimestamp = "4", &metav1.Time{Time: time.Now()}
+			return p
+		}(), true},
+		{"image of an unbound pod", base, func() *corev1.Pod {
+			p := base.DeepCopy()
+			p.ResourceVersion, p.Spec.Containers[0].Image = "2", "nginx:2"
+			return p
+		}(), true},
+		{"re-created under the name", base, func() *corev1.Pod {
+			p := base.DeepCopy()
+			p.ResourceVersion, p.UID = "2", "u2"
+			return p
+		}(), true},
+	} {
+		if got := tenantPodChanged(tc.old, tc.obj); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

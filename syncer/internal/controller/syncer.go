@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -214,10 +215,10 @@ func (s *Syncer) Start(ctx context.Context) error {
 	for range s.workers {
 		wg.Go(func() { s.work(ctx, s.queue.Get) })
 	}
-	// A lane for tenants that ask for little (fairqueue.GetFresh): a quiet tenant's pod
+	// A lane for tenants that ask for little (fairqueue.GetLight): a quiet tenant's pod
 	// need not wait until one of the workers busy with greedy tenants' pods is free.
-	for range freshWorkers(s.workers) {
-		wg.Go(func() { s.work(ctx, s.queue.GetFresh) })
+	for range lightWorkers(s.workers) {
+		wg.Go(func() { s.work(ctx, s.queue.GetLight) })
 	}
 	<-ctx.Done()
 	s.queue.ShutDown()
@@ -288,9 +289,9 @@ func (s *Syncer) markRunning(old, obj any) {
 	}
 }
 
-// freshWorkers is how many workers serve only tenants whose queue was empty (a quarter
-// of the shared ones, at least two).
-func freshWorkers(workers int) int { return max(2, workers/4) }
+// lightWorkers is how many workers serve only tenants that ask for little (a quarter of
+// the shared ones, at least two).
+func lightWorkers(workers int) int { return max(2, workers/4) }
 
 func (s *Syncer) work(ctx context.Context, get func() (string, Key, bool)) {
 	for {
@@ -564,17 +565,15 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 		return nil, err
 	}
 	// A pod that starts or stops mounting a service account's token changes whether the
-	// account's token Secret is needed.
+	// account's token Secret is needed. Queued after the pod itself (same handler): the
+	// first of a fresh tenant's items is served at once, the others in the round, and the
+	// pod is the one someone waits for (its sync ensures the token Secret anyway).
 	enqueueAccount := func(obj any) {
 		if pod, ok := unwrapTombstone(obj).(*corev1.Pod); ok {
 			if sa, ok := translate.TokenServiceAccount(pod); ok {
 				queue.Add(cfg.Key, Key{Kind: KindServiceAccount, Namespace: pod.Namespace, Name: sa})
 			}
 		}
-	}
-	if _, err := core.Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueueAccount, DeleteFunc: enqueueAccount}); err != nil {
-		cancel()
-		return nil, err
 	}
 	// A tenant NetworkPolicy that comes, goes or selects other pods changes the markers of
 	// the super pods it selected or selects (translate.PolicyMarkers).
@@ -600,17 +599,35 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 		}
 	}
 	for kind, inf := range informerOf {
-		add := enqueue(kind)
+		add, onDelete := enqueue(kind), enqueue(kind)
+		if kind == KindPod {
+			onDelete = func(obj any) {
+				add(obj)
+				enqueueAccount(obj)
+			}
+		}
 		onAdd := func(obj any, initialList bool) {
 			// Pods created while the session runs start the create-latency clock, and so
 			// do unbound pods listed at start-up (created just before the session, or
 			// while the syncer was down); bound ones have their super pods already.
-			if pod, ok := obj.(*corev1.Pod); ok && (!initialList || pod.Spec.NodeName == "") {
+			pod, isPod := obj.(*corev1.Pod)
+			if isPod && (!initialList || pod.Spec.NodeName == "") {
 				newPods.mark(cfg.Key + "/" + pod.Namespace + "/" + pod.Name)
 			}
 			add(obj)
+			if isPod {
+				enqueueAccount(obj)
+			}
 		}
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{AddFunc: onAdd, UpdateFunc: func(_, obj any) { add(obj) }, DeleteFunc: add}); err != nil {
+		onUpdate := func(_, obj any) { add(obj) }
+		if kind == KindPod {
+			onUpdate = func(old, obj any) {
+				if oldPod, ok := old.(*corev1.Pod); !ok || tenantPodChanged(oldPod, obj.(*corev1.Pod)) {
+					add(obj)
+				}
+			}
+		}
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{AddFunc: onAdd, UpdateFunc: onUpdate, DeleteFunc: onDelete}); err != nil {
 			cancel()
 			return nil, err
 		}
@@ -726,6 +743,29 @@ func slimTenantObject(obj any) (any, error) {
 		pod.Status = corev1.PodStatus{Phase: pod.Status.Phase, Message: statusDigest(&pod.Status)}
 	}
 	return stripManagedFields(obj)
+}
+
+// tenantPodChanged reports whether a tenant pod's update can need a sync: not when only
+// its node and status changed. Those are the syncer's own writes (the binding and the
+// status, two of every pod's updates on its way to Running), and a sync for each cost
+// the tenant a turn in the fair queue for nothing: a quiet tenant's next pod waited
+// behind them. A status someone else wrote is put right with the next change of the
+// super pod's (a phase or node by the patroller, too). A resync (same resourceVersion)
+// always counts.
+func tenantPodChanged(old, obj *corev1.Pod) bool {
+	if old.ResourceVersion == obj.ResourceVersion || old.UID != obj.UID ||
+		!maps.Equal(old.Labels, obj.Labels) || !maps.Equal(old.Annotations, obj.Annotations) ||
+		!old.DeletionTimestamp.Equal(obj.DeletionTimestamp) {
+		return true
+	}
+	if slimPod(old) != slimPod(obj) {
+		// Bound by this update (the cache keeps a bound pod's spec slim): a binding
+		// changes nothing but the node.
+		return false
+	}
+	oldSpec, spec := old.Spec, obj.Spec
+	oldSpec.NodeName, spec.NodeName = "", ""
+	return !apiequality.Semantic.DeepEqual(oldSpec, spec)
 }
 
 // tokenMarker is the volume a slim cached tenant pod keeps for all of those holding its

@@ -8,9 +8,13 @@
 // tenant still gets its turn once per round. A tenant can come first again only after its
 // queue ran dry, so the busy ones wait at most one turn of each other tenant.
 //
-// GetFresh serves only such tenants: workers that call it are a lane kept for tenants
-// that ask for little, so their items need not wait until one of the workers busy with
-// the others' items is free.
+// GetLight serves only tenants that ask for little: those fresh ones, and those in the
+// round with at most LightItems queued. Workers that call it are a lane kept for such
+// tenants, so their items need not wait until one of the workers busy with the greedy
+// tenants' items is free, nor for the greedy tenants' turns in the round. A tenant that
+// created a pod a second ever has a few items queued at once (the previous pod's status,
+// its service account, the new pod): with only the fresh ones served by the lane, the
+// new pod waited for a round of the greedy tenants.
 //
 // Within a tenant it behaves like client-go's workqueue: an item is queued at most once,
 // an item being processed is not handed out again until Done, and an item added while it
@@ -26,8 +30,8 @@ import (
 type Queue[T comparable] struct {
 	mu   sync.Mutex
 	cond *sync.Cond
-	// freshCond wakes GetFresh: only a tenant turning fresh is work for it.
-	freshCond *sync.Cond
+	// lightCond wakes GetLight: only a tenant turning fresh or light is work for it.
+	lightCond *sync.Cond
 
 	tenants map[string]*tenantQueue[T]
 	// fresh are the tenants whose queue was empty when an item came, in order: each is
@@ -39,6 +43,8 @@ type Queue[T comparable] struct {
 	// next is the ring position served next; credit is what that tenant has left this round.
 	next   int
 	credit int
+	// lightNext is the ring position GetLight looks at first (a round-robin of its own).
+	lightNext int
 
 	shuttingDown bool
 
@@ -46,6 +52,10 @@ type Queue[T comparable] struct {
 	// how long each item handed out by Get waited since it was queued.
 	OnServe func(tenant string, waited time.Duration)
 }
+
+// LightItems is the most items a tenant in the round may have queued for GetLight to
+// serve it: a few items of a few objects, far below any backlog.
+const LightItems = 4
 
 type tenantQueue[T comparable] struct {
 	weight     int
@@ -60,7 +70,7 @@ type tenantQueue[T comparable] struct {
 // New returns an empty queue.
 func New[T comparable]() *Queue[T] {
 	q := &Queue[T]{tenants: map[string]*tenantQueue[T]{}}
-	q.cond, q.freshCond = sync.NewCond(&q.mu), sync.NewCond(&q.mu)
+	q.cond, q.lightCond = sync.NewCond(&q.mu), sync.NewCond(&q.mu)
 	return q
 }
 
@@ -105,7 +115,9 @@ func (q *Queue[T]) enqueue(name string, t *tenantQueue[T], item T) {
 	if !t.active {
 		t.active = true
 		q.fresh = append(q.fresh, name)
-		q.freshCond.Signal()
+	}
+	if len(t.items) <= LightItems {
+		q.lightCond.Signal()
 	}
 	q.cond.Signal()
 }
@@ -145,32 +157,87 @@ func (q *Queue[T]) Get() (tenant string, item T, shutdown bool) {
 	}
 	item = q.pop(name, t)
 	q.credit--
-	if len(t.items) == 0 {
+	switch {
+	case len(t.items) == 0:
 		// Out of the ring until it has work again; the next tenant moves into this slot.
 		t.active = false
-		q.ring = append(q.ring[:q.next], q.ring[q.next+1:]...)
-		q.credit = 0
-	} else if q.credit == 0 {
+		q.removeFromRing(q.next)
+	case q.credit == 0:
 		q.next++
+	}
+	if len(t.items) == LightItems {
+		q.lightCond.Signal()
 	}
 	return name, item, false
 }
 
-// GetFresh is Get for the tenants whose queue was empty when their item came (see the
-// package's doc) only; shutdown is true once the queue is shut down and no such tenant
-// waits. The caller must call Done when finished.
-func (q *Queue[T]) GetFresh() (tenant string, item T, shutdown bool) {
+// removeFromRing takes ring[i] out of the ring; the tenant after it moves into its slot.
+func (q *Queue[T]) removeFromRing(i int) {
+	q.ring = append(q.ring[:i], q.ring[i+1:]...)
+	switch {
+	case i < q.next:
+		q.next--
+	case i == q.next:
+		q.credit = 0
+	}
+	if i < q.lightNext {
+		q.lightNext--
+	}
+}
+
+// GetLight is Get for the tenants that ask for little (see the package's doc) only:
+// the fresh ones first, then, round-robin, those in the round with at most LightItems
+// queued. shutdown is true once the queue is shut down and no such tenant waits. The
+// caller must call Done when finished.
+func (q *Queue[T]) GetLight() (tenant string, item T, shutdown bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.fresh) == 0 && !q.shuttingDown {
-		q.freshCond.Wait()
+	for {
+		if name, item, ok := q.takeLight(); ok {
+			q.wakeLight()
+			return name, item, false
+		}
+		if q.shuttingDown {
+			var zero T
+			return "", zero, true
+		}
+		q.lightCond.Wait()
 	}
-	if len(q.fresh) == 0 {
+}
+
+// takeLight serves a fresh tenant or a light one in the ring, if any.
+func (q *Queue[T]) takeLight() (string, T, bool) {
+	if len(q.fresh) > 0 {
+		name, item := q.popFresh()
+		return name, item, true
+	}
+	i := q.lightInRing()
+	if i < 0 {
 		var zero T
-		return "", zero, true
+		return "", zero, false
 	}
-	name, item := q.popFresh()
-	return name, item, false
+	name := q.ring[i]
+	t := q.tenants[name]
+	item := q.pop(name, t)
+	q.lightNext = i + 1
+	if len(t.items) == 0 {
+		t.active = false
+		q.removeFromRing(i)
+	}
+	return name, item, true
+}
+
+// lightInRing is the ring position of the first tenant from lightNext on (wrapping
+// around) with at most LightItems queued, or -1.
+func (q *Queue[T]) lightInRing() int {
+	n := len(q.ring)
+	for k := range n {
+		i := (q.lightNext + k) % n
+		if len(q.tenants[q.ring[i]].items) <= LightItems {
+			return i
+		}
+	}
+	return -1
 }
 
 // popFresh serves fresh[0] its next item of its one turn.
@@ -191,8 +258,20 @@ func (q *Queue[T]) popFresh() (string, T) {
 		q.fresh = q.fresh[1:]
 		q.ring = append(q.ring, name)
 		q.cond.Signal()
+		if len(t.items) <= LightItems {
+			q.lightCond.Signal()
+		}
 	}
 	return name, item
+}
+
+// wakeLight wakes another GetLight while there is work for it: each of them takes one
+// item, and one signal may stand for several (a tenant turning light has up to
+// LightItems).
+func (q *Queue[T]) wakeLight() {
+	if len(q.fresh) > 0 || q.lightInRing() >= 0 {
+		q.lightCond.Signal()
+	}
 }
 
 // pop takes tenant t's first item and marks it being processed.
@@ -257,12 +336,7 @@ func (q *Queue[T]) RemoveTenant(tenant string) {
 	if t.active {
 		for i, name := range q.ring {
 			if name == tenant {
-				q.ring = append(q.ring[:i], q.ring[i+1:]...)
-				if i < q.next {
-					q.next--
-				} else if i == q.next {
-					q.credit = 0
-				}
+				q.removeFromRing(i)
 				break
 			}
 		}
@@ -276,5 +350,5 @@ func (q *Queue[T]) ShutDown() {
 	defer q.mu.Unlock()
 	q.shuttingDown = true
 	q.cond.Broadcast()
-	q.freshCond.Broadcast()
+	q.lightCond.Broadcast()
 }

@@ -204,8 +204,26 @@ func FuzzQueue(f *testing.F) {
 			total += len(items)
 		}
 		got := map[string]map[int]bool{}
-		for range total {
-			tenant, item, shutdown := q.Get()
+		for n := range total {
+			tenant, item, shutdown := "", 0, false
+			light := false
+			if len(ops) > 0 && ops[n%len(ops)]%3 == 0 {
+				// The lane, when it has work: only a fresh tenant or one with at most
+				// LightItems queued.
+				q.mu.Lock()
+				fresh := map[string]bool{}
+				for _, name := range q.fresh {
+					fresh[name] = true
+				}
+				tenant, item, light = q.takeLight()
+				if light && !fresh[tenant] && len(q.tenants[tenant].items) >= LightItems {
+					t.Fatalf("lane served tenant %s with %d items left", tenant, len(q.tenants[tenant].items))
+				}
+				q.mu.Unlock()
+			}
+			if !light {
+				tenant, item, shutdown = q.Get()
+			}
 			if shutdown {
 				t.Fatal("shut down while items were queued")
 			}
@@ -231,61 +249,92 @@ func FuzzQueue(f *testing.F) {
 	})
 }
 
-// TestGetFreshServesOnlyTenantsThatWereIdle: the lane GetFresh serves never takes a busy
-// tenant's items, and hands a quiet tenant's item out at once while they wait.
-func TestGetFreshServesOnlyTenantsThatWereIdle(t *testing.T) {
+// TestGetLightServesOnlyTenantsThatAskForLittle: the lane GetLight serves never takes an
+// item of a tenant with more than LightItems queued, takes a fresh tenant's item at once,
+// and takes a tenant's that has a few items queued in the round.
+func TestGetLightServesOnlyTenantsThatAskForLittle(t *testing.T) {
 	q := New[string]()
-	for i := range 5 {
+	for i := range LightItems + 6 {
 		q.Add("greedy", fmt.Sprint(i))
 	}
-	// greedy's one fresh turn; from now on it waits in the ring.
+	// greedy's one fresh turn; from now on it waits in the round with LightItems+5 queued.
 	if got := strings.Join(drain(t, q, 1), ","); got != "greedy:0" {
 		t.Fatalf("first served %s", got)
 	}
 	got := make(chan string, 1)
-	go func() {
-		tenant, item, shutdown := q.GetFresh()
+	getLight := func() {
+		tenant, item, shutdown := q.GetLight()
 		if shutdown {
 			got <- "shutdown"
 			return
 		}
 		got <- tenant + ":" + item
 		q.Done(tenant, item)
-	}()
+	}
+	want := func(w string) {
+		t.Helper()
+		select {
+		case g := <-got:
+			if g != w {
+				t.Fatalf("GetLight served %s, want %s", g, w)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("GetLight stayed blocked, want %s", w)
+		}
+	}
+	go getLight()
 	select {
 	case g := <-got:
-		t.Fatalf("GetFresh took %s while only a busy tenant had items", g)
+		t.Fatalf("GetLight took %s while only a greedy tenant had items", g)
 	case <-time.After(100 * time.Millisecond):
 	}
 	q.Add("quiet", "a")
+	want("quiet:a")
+
+	// A tenant with three items: one fresh turn (here taken by Get, ahead of the round),
+	// then it is in the round behind greedy, with two items: light.
+	for _, item := range []string{"x", "y", "z"} {
+		q.Add("few", item)
+	}
+	if got := strings.Join(drain(t, q, 1), ","); got != "few:x" {
+		t.Fatalf("Get served %s, want few's fresh turn", got)
+	}
+	go getLight()
+	want("few:y")
+	go getLight()
+	want("few:z")
+	if q.Len("greedy") != LightItems+5 {
+		t.Fatalf("greedy has %d items left, want %d", q.Len("greedy"), LightItems+5)
+	}
+
+	// Once Get has served greedy down to LightItems, it is light too.
+	go getLight()
 	select {
 	case g := <-got:
-		if g != "quiet:a" {
-			t.Fatalf("GetFresh served %s, want quiet:a", g)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("GetFresh stayed blocked with a quiet tenant's item queued")
+		t.Fatalf("GetLight took %s while greedy had %d items", g, q.Len("greedy"))
+	case <-time.After(100 * time.Millisecond):
 	}
-	if q.Len("greedy") != 4 {
-		t.Fatalf("greedy has %d items left, want 4", q.Len("greedy"))
-	}
+	drain(t, q, 5)
+	want("greedy:6")
+
 	done := make(chan bool)
 	go func() {
-		_, _, shutdown := q.GetFresh()
+		_, _, shutdown := q.GetLight()
 		done <- shutdown
 	}()
+	drain(t, q, LightItems-1)
 	q.ShutDown()
 	select {
 	case shutdown := <-done:
 		if !shutdown {
-			t.Fatal("GetFresh on a shut-down queue with no idle tenant did not report shutdown")
+			t.Fatal("GetLight on a shut-down, empty queue did not report shutdown")
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("GetFresh stayed blocked after ShutDown")
+		t.Fatal("GetLight stayed blocked after ShutDown")
 	}
 }
 
-// TestWorkersOfBothKindsServeEverything: shared workers (Get) and lane workers (GetFresh)
+// TestWorkersOfBothKindsServeEverything: shared workers (Get) and lane workers (GetLight)
 // together serve every item exactly once, with no wake-up lost between them.
 func TestWorkersOfBothKindsServeEverything(t *testing.T) {
 	q := New[string]()
@@ -296,7 +345,7 @@ func TestWorkersOfBothKindsServeEverything(t *testing.T) {
 	for i := range 6 {
 		get := q.Get
 		if i%3 == 0 {
-			get = q.GetFresh
+			get = q.GetLight
 		}
 		workers.Go(func() {
 			for {
