@@ -52,6 +52,7 @@ type options struct {
 	greedy, greedyPods, quiet, quietPods      int
 	light, nodes, nodePods, createParallelism int
 	profileDir                                string
+	p5Only                                    bool
 }
 
 func main() {
@@ -67,6 +68,7 @@ func main() {
 	flag.IntVar(&o.nodePods, "node-pods", 1000, "pods each KWOK node holds")
 	flag.IntVar(&o.createParallelism, "parallelism", 50, "clients creating pods at once in P3")
 	flag.StringVar(&o.profileDir, "profile", "", "write CPU profiles of the tenant-apiserver host (30 s from the start of the P3 baseline, with the tenants idle; 60 s from the start of P3) and the syncer's heap profile after P3 into this directory")
+	flag.BoolVar(&o.p5Only, "p5-only", false, "measure only P5 (for comparing two syncers at the fairness figure; the run needs only -greedy + -quiet tenants)")
 	flag.Parse()
 	if o.tenants < 1 || o.pods < 1 || o.greedy+o.quiet > o.tenants || o.light < 1 || o.nodes < 1 {
 		fail(fmt.Errorf("need -tenants ≥ 1, -pods ≥ 1, -light ≥ 1, -nodes ≥ 1 and -greedy + -quiet ≤ -tenants"))
@@ -157,6 +159,13 @@ func (b *bench) measure(ctx context.Context) error {
 	o := b.o
 	r := results{}
 	var err error
+	if o.p5Only {
+		if err := b.measureFairness(ctx, &r); err != nil {
+			return err
+		}
+		r.printFairness()
+		return nil
+	}
 	logf("P4: %d pods one at a time, directly and through a tenant...", o.light)
 	if r.lightBase, err = b.lightLoad(ctx, nil, "light-base"); err != nil {
 		return fmt.Errorf("P4 baseline: %w", err)
@@ -212,22 +221,45 @@ func (b *bench) measure(ctx context.Context) error {
 	if r.restartFromStart, r.restartFromLease, err = b.restart(ctx); err != nil {
 		return fmt.Errorf("P8: %w", err)
 	}
+	if err := b.measureFairness(ctx, &r); err != nil {
+		return err
+	}
+	r.print(o)
+	return nil
+}
+
+// measureFairness runs P5 and records, besides the latencies, where the quiet tenants'
+// time went: the syncer's fair queue, or elsewhere (the API servers, on the same two
+// cores), and how many syncs each of their pods took.
+func (b *bench) measureFairness(ctx context.Context, r *results) error {
+	o := b.o
 	logf("P5: %d greedy tenants × %d pods at once, %d quiet tenants × %d pods one after another...", o.greedy, o.greedyPods, o.quiet, o.quietPods)
-	before, err = b.metrics()
+	before, err := b.metrics()
 	if err != nil {
 		return err
 	}
 	if r.quiet, r.quietCalls, r.greedy, err = b.fairness(ctx); err != nil {
 		return fmt.Errorf("P5: %w", err)
 	}
-	if after, err = b.metrics(); err != nil {
+	after, err := b.metrics()
+	if err != nil {
 		return err
 	}
-	// Where the quiet tenants' time goes: the syncer's fair queue, or elsewhere (the API
-	// servers, on the same two cores).
-	r.quietQueue = meanOver(before, after, "vcp_syncer_queue_wait_seconds", b.tenants[o.greedy:o.greedy+o.quiet])
+	quiet := b.tenants[o.greedy : o.greedy+o.quiet]
+	r.quietQueue = meanOver(before, after, "vcp_syncer_queue_wait_seconds", quiet)
 	r.greedyQueue = meanOver(before, after, "vcp_syncer_queue_wait_seconds", b.tenants[:o.greedy])
-	r.print(o)
+	var syncs float64
+	for series, v := range after {
+		if !strings.HasPrefix(series, "vcp_syncer_syncs_total{") {
+			continue
+		}
+		for _, t := range quiet {
+			if strings.Contains(series, fmt.Sprintf("tenant=%q", t.key)) {
+				syncs += v - before[series]
+			}
+		}
+	}
+	r.quietSyncsPerPod = syncs / float64(o.quiet*o.quietPods)
 	return nil
 }
 
@@ -236,6 +268,7 @@ type results struct {
 	quietCalls                             []time.Duration
 	p3Base, p3VCP, lightSyncer, lightQueue time.Duration
 	quietQueue, greedyQueue                time.Duration
+	quietSyncsPerPod                       float64
 	rssPerPod, heapPerPod                  float64
 	patrol                                 time.Duration
 	restartFromStart, restartFromLease     time.Duration
@@ -255,16 +288,34 @@ func (r results) print(o options) {
 		fmt.Printf("| P4 light load p%d: tenant create → super pod seen (n=%d) | %s | %s (super create → seen) | +%s | %s |\n", p, len(r.lightVCP), ms(v), ms(base), ms(v-base), target)
 	}
 	fmt.Printf("| P4 of which inside the syncer (tenant pod seen → super pod created), mean | %s (in the queue: %s) | | | |\n", ms(r.lightSyncer), ms(r.lightQueue))
-	fmt.Printf("| P5 quiet tenants' pods, mean / p99 (n=%d) | %s / %s | light load alone: %s / %s | | mean ≤ 1 s |\n", len(r.quiet),
-		ms(stats.Mean(r.quiet)), ms(stats.Percentile(r.quiet, 99)), ms(stats.Mean(r.lightVCP)), ms(stats.Percentile(r.lightVCP, 99)))
-	fmt.Printf("| P5 of which the quiet tenants' create calls (tenant API), mean / p99 | %s / %s | | | |\n", ms(stats.Mean(r.quietCalls)), ms(stats.Percentile(r.quietCalls, 99)))
-	fmt.Printf("| P5 greedy tenants' pods, mean / p99 (n=%d) | %s / %s | | | |\n", len(r.greedy), ms(stats.Mean(r.greedy)), ms(stats.Percentile(r.greedy, 99)))
-	fmt.Printf("| P5 mean wait in the syncer's fair queue, quiet / greedy tenants | %s / %s | | | |\n", ms(r.quietQueue), ms(r.greedyQueue))
+	r.printFairnessRows()
 	fmt.Printf("| P6 syncer memory per synced pod (RSS / Go heap) | %.1f KB / %.1f KB | | | ≤ 15 KB RSS |\n", r.rssPerPod/1024, r.heapPerPod/1024)
 	fmt.Printf("| P7 patrol pass over %d pods (mean of passes) | %s | | | ≤ 1 s |\n", o.tenants*o.pods, ms(r.patrol))
 	fmt.Printf("| P8 restart: lease held → %d tenants synced, queue drained | %s | from process start: %s (includes waiting out the old lease) | | ≤ 10 s |\n",
 		o.tenants, r.restartFromLease.Round(time.Millisecond), r.restartFromStart.Round(time.Millisecond))
 	cpu.PrintTable("P3 CPU seconds by process", "P3 through tenants", "P3 baseline (direct)", r.cpuVCP, r.cpuBase)
+}
+
+// printFairness prints the table of a -p5-only run.
+func (r results) printFairness() {
+	fmt.Print("\nsyncer: P5 only, one run\n\n")
+	fmt.Println("| measure | vcp | baseline (same run) | ratio / added | target |")
+	fmt.Println("|---|---|---|---|---|")
+	r.printFairnessRows()
+}
+
+func (r results) printFairnessRows() {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+	light := "light load alone: not measured"
+	if len(r.lightVCP) > 0 {
+		light = fmt.Sprintf("light load alone: %s / %s", ms(stats.Mean(r.lightVCP)), ms(stats.Percentile(r.lightVCP, 99)))
+	}
+	fmt.Printf("| P5 quiet tenants' pods, mean / p99 (n=%d) | %s / %s | %s | | mean ≤ 1 s |\n", len(r.quiet),
+		ms(stats.Mean(r.quiet)), ms(stats.Percentile(r.quiet, 99)), light)
+	fmt.Printf("| P5 of which the quiet tenants' create calls (tenant API), mean / p99 | %s / %s | | | |\n", ms(stats.Mean(r.quietCalls)), ms(stats.Percentile(r.quietCalls, 99)))
+	fmt.Printf("| P5 greedy tenants' pods, mean / p99 (n=%d) | %s / %s | | | |\n", len(r.greedy), ms(stats.Mean(r.greedy)), ms(stats.Percentile(r.greedy, 99)))
+	fmt.Printf("| P5 mean wait in the syncer's fair queue, quiet / greedy tenants | %s / %s | | | |\n", ms(r.quietQueue), ms(r.greedyQueue))
+	fmt.Printf("| P5 syncs per quiet tenant's pod (every kind) | %.1f | | | |\n", r.quietSyncsPerPod)
 }
 
 // watchSuperPods runs the bench's own super-cluster pod watch: first sight of each pod,
