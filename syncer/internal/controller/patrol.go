@@ -204,6 +204,7 @@ func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[K
 	if sess.classesDue(classResync) {
 		s.queue.Add(sess.key, Key{Kind: KindClasses})
 	}
+	sess.prunePrereqs()
 	queued := 0
 	report := func(key Key, reason string) {
 		patrolMismatches.WithLabelValues(sess.key, string(key.Kind), reason).Inc()

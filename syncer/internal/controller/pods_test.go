@@ -217,6 +217,16 @@ func TestEnsureOnce(t *testing.T) {
 	if err := sess.ensureOnce(key, func() error { runs.Add(1); return nil }); err != nil || runs.Load() != 2 {
 		t.Fatalf("a stale success was taken as fresh: err %v, runs %d", err, runs.Load())
 	}
+	// Pruning forgets what is stale and keeps what is fresh.
+	v, _ = sess.prereqs.Load(other)
+	v.(*prereq).done = time.Now().Add(-prereqFresh - time.Second)
+	sess.prunePrereqs()
+	if _, ok := sess.prereqs.Load(other); ok {
+		t.Error("a prerequisite ensured longer than prereqFresh ago was kept")
+	}
+	if _, ok := sess.prereqs.Load(key); !ok {
+		t.Error("a prerequisite ensured just now was forgotten")
+	}
 }
 
 func TestTenantPodChanged(t *testing.T) {

@@ -517,6 +517,23 @@ func (sess *session) ensureOnce(key Key, ensure func() error) error {
 	return nil
 }
 
+// prunePrereqs forgets the prerequisites ensured more than prereqFresh ago (they count
+// for nothing then): a session would otherwise keep one per namespace and service
+// account that ever had a new pod. One being ensured is kept; a caller that loaded an
+// entry just before it went ensures once more, as every caller did before ensureOnce.
+func (sess *session) prunePrereqs() {
+	sess.prereqs.Range(func(k, v any) bool {
+		p := v.(*prereq)
+		if p.mu.TryLock() {
+			if time.Since(p.done) >= prereqFresh {
+				sess.prereqs.Delete(k)
+			}
+			p.mu.Unlock()
+		}
+		return true
+	})
+}
+
 // classesDue reports whether the tenant's classes were last queued by the patrol more
 // than every ago, and if so records now.
 func (s *session) classesDue(every time.Duration) bool {
