@@ -616,8 +616,15 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 		}
 	}
 	for kind, inf := range informerOf {
-		add, onDelete := enqueue(kind), enqueue(kind)
+		add := enqueue(kind)
+		onUpdate, onDelete, alsoOnAdd := func(_, obj any) { add(obj) }, add, func(any) {}
 		if kind == KindPod {
+			alsoOnAdd = enqueueAccount
+			onUpdate = func(old, obj any) {
+				if oldPod, ok := old.(*corev1.Pod); !ok || tenantPodChanged(oldPod, obj.(*corev1.Pod)) {
+					add(obj)
+				}
+			}
 			onDelete = func(obj any) {
 				add(obj)
 				enqueueAccount(obj)
@@ -627,22 +634,11 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 			// Pods created while the session runs start the create-latency clock, and so
 			// do unbound pods listed at start-up (created just before the session, or
 			// while the syncer was down); bound ones have their super pods already.
-			pod, isPod := obj.(*corev1.Pod)
-			if isPod && (!initialList || pod.Spec.NodeName == "") {
+			if pod, ok := obj.(*corev1.Pod); ok && (!initialList || pod.Spec.NodeName == "") {
 				newPods.mark(cfg.Key + "/" + pod.Namespace + "/" + pod.Name)
 			}
 			add(obj)
-			if isPod {
-				enqueueAccount(obj)
-			}
-		}
-		onUpdate := func(_, obj any) { add(obj) }
-		if kind == KindPod {
-			onUpdate = func(old, obj any) {
-				if oldPod, ok := old.(*corev1.Pod); !ok || tenantPodChanged(oldPod, obj.(*corev1.Pod)) {
-					add(obj)
-				}
-			}
+			alsoOnAdd(obj)
 		}
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{AddFunc: onAdd, UpdateFunc: onUpdate, DeleteFunc: onDelete}); err != nil {
 			cancel()

@@ -23,6 +23,26 @@ func drain(t *testing.T, q *Queue[string], n int) []string {
 	return out
 }
 
+// wantShutdown calls get on an empty queue and then shutDown: get must return, with
+// shutdown reported.
+func wantShutdown(t *testing.T, name string, get func() (string, string, bool), shutDown func()) {
+	t.Helper()
+	done := make(chan bool)
+	go func() {
+		_, _, shutdown := get()
+		done <- shutdown
+	}()
+	shutDown()
+	select {
+	case shutdown := <-done:
+		if !shutdown {
+			t.Fatalf("%s on a shut-down, empty queue did not report shutdown", name)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s stayed blocked after ShutDown", name)
+	}
+}
+
 func TestFairness(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -159,20 +179,7 @@ func TestRemoveTenantAndShutDown(t *testing.T) {
 	if got := strings.Join(drain(t, q, 2), ","); got != "b:1,b:2" {
 		t.Fatalf("after removing a: served %s", got)
 	}
-	done := make(chan bool)
-	go func() {
-		_, _, shutdown := q.Get()
-		done <- shutdown
-	}()
-	q.ShutDown()
-	select {
-	case shutdown := <-done:
-		if !shutdown {
-			t.Fatal("Get on a shut-down empty queue did not report shutdown")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Get stayed blocked after ShutDown")
-	}
+	wantShutdown(t, "Get", q.Get, q.ShutDown)
 	q.Add("b", "3")
 	if q.Len("b") != 0 {
 		t.Error("Add after ShutDown queued an item")
@@ -317,21 +324,8 @@ func TestGetLightServesOnlyTenantsThatAskForLittle(t *testing.T) {
 	drain(t, q, 5)
 	want("greedy:6")
 
-	done := make(chan bool)
-	go func() {
-		_, _, shutdown := q.GetLight()
-		done <- shutdown
-	}()
 	drain(t, q, LightItems-1)
-	q.ShutDown()
-	select {
-	case shutdown := <-done:
-		if !shutdown {
-			t.Fatal("GetLight on a shut-down, empty queue did not report shutdown")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("GetLight stayed blocked after ShutDown")
-	}
+	wantShutdown(t, "GetLight", q.GetLight, q.ShutDown)
 }
 
 // TestWorkersOfBothKindsServeEverything: shared workers (Get) and lane workers (GetLight)
