@@ -37,7 +37,11 @@ func TestChartRendersValidObjects(t *testing.T) {
 			t.Fatal(err)
 		}
 		applied := framework.Kubectl(t, binDir, cluster.Kubeconfig, "apply", "--dry-run=server", "-f", file)
-		for _, want := range []string{"deployment.apps/vc-manager", "deployment.apps/syncer", "statefulset.apps/tenant-apiserver", "customresourcedefinition.apiextensions.k8s.io/virtualclusters.tenancy.vcp.dev", "customresourcedefinition.apiextensions.k8s.io/tenanthosts.tenancy.vcp.dev"} {
+		wants := []string{"deployment.apps/vc-manager", "deployment.apps/syncer", "statefulset.apps/tenant-apiserver", "customresourcedefinition.apiextensions.k8s.io/virtualclusters.tenancy.vcp.dev", "customresourcedefinition.apiextensions.k8s.io/tenanthosts.tenancy.vcp.dev", "service/tenant-apiserver-0"}
+		if name == "external etcd" { // three replicas, each with its own Service
+			wants = append(wants, "service/tenant-apiserver-2")
+		}
+		for _, want := range wants {
 			if !strings.Contains(applied, want) {
 				t.Errorf("%s: the chart does not install %s:\n%s", name, want, applied)
 			}

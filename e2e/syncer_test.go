@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -701,6 +703,48 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	return out
 }
 
+// inClusterConfig is what rest.InClusterConfig makes in container of pod, given the
+// token and CA the pod mounts: the server from KUBERNETES_SERVICE_HOST/PORT, its name
+// resolved only by the pod's host aliases (a name, so TLS sends it as the server name).
+func inClusterConfig(t *testing.T, pod *corev1.Pod, container, token string, ca []byte) *rest.Config {
+	t.Helper()
+	env := map[string]string{}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == container {
+			for _, e := range c.Env {
+				env[e.Name] = e.Value
+			}
+		}
+	}
+	host, port := env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"]
+	if host == "" || port == "" {
+		t.Fatalf("super pod %s/%s container %s has no KUBERNETES_SERVICE_HOST/PORT of its own (it would reach the super API): env %v", pod.Namespace, pod.Name, container, env)
+	}
+	hosts := map[string]string{}
+	for _, alias := range pod.Spec.HostAliases {
+		for _, name := range alias.Hostnames {
+			hosts[name] = alias.IP
+		}
+	}
+	dialer := &net.Dialer{}
+	return &rest.Config{
+		Host:            "https://" + net.JoinHostPort(host, port),
+		BearerToken:     token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: ca},
+		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+			name, port, err := net.SplitHostPort(address)
+			if err != nil {
+				return nil, err
+			}
+			ip, ok := hosts[name]
+			if !ok && net.ParseIP(name) == nil {
+				return nil, fmt.Errorf("%s does not resolve in the pod: host aliases %v", name, pod.Spec.HostAliases)
+			}
+			return dialer.DialContext(ctx, network, net.JoinHostPort(cmp.Or(ip, name), port))
+		},
+	}
+}
+
 // tokenSpec: a tenant pod that mounts its service account's token (as every pod does by
 // default) gets a super pod mounting the token Secret the syncer keeps, whose token the
 // tenant API (and not the super API) accepts as that account, next to the tenant's CA;
@@ -820,6 +864,14 @@ func tokenSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, tenan
 	}
 	if superCA.Data["ca.crt"] == tenantCA.Data["ca.crt"] || superCA.Labels[naming.LabelTenant] != "" {
 		t.Error("the super cluster's own kube-root-ca.crt was overwritten by the tenant's")
+	}
+
+	// The pod's in-cluster client (rest.InClusterConfig: the environment's address, the
+	// mounted token and CA) reaches the tenant API as the pod's account: the address is
+	// the tenant's, resolved by the pod's host aliases only.
+	inCluster := inClusterConfig(t, superPod, "c", token, []byte(tenantCA.Data["ca.crt"]))
+	if user, err := whoAmI(ctx, inCluster, token); err != nil || user != "system:serviceaccount:default:builder" {
+		t.Errorf("the pod's in-cluster client at %s is taken for %q, %v; want system:serviceaccount:default:builder", inCluster.Host, user, err)
 	}
 
 	// Edited by hand, then deleted by hand: a valid token is back each time.

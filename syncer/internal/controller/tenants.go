@@ -1,14 +1,21 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -59,11 +66,13 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, nil
 	}
 	key := vc.TenantKey()
-	tenantClient, err := r.tenantClient(ctx, vc)
+	tenantClient, api, err := r.tenantClient(ctx, vc)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.Syncer.EnsureTenant(TenantConfig{Key: key, Client: tenantClient, Isolation: translate.IsolationFor(vc), Weight: int(vc.Spec.Sync.Weight)}); err != nil {
+	iso := translate.IsolationFor(vc)
+	iso.API = api
+	if err := r.Syncer.EnsureTenant(TenantConfig{Key: key, Client: tenantClient, Isolation: iso, Weight: int(vc.Spec.Sync.Weight)}); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.mu.Lock()
@@ -96,17 +105,51 @@ func (r *TenantReconciler) deleteSuperPods(ctx context.Context, tenantKey string
 	return nil
 }
 
-func (r *TenantReconciler) tenantClient(ctx context.Context, vc *tenancyv1alpha1.VirtualCluster) (kubernetes.Interface, error) {
+// tenantClient returns a client of the tenant's API server, from the kubeconfig the
+// VirtualCluster's status names, and where the tenant's pods reach that server.
+func (r *TenantReconciler) tenantClient(ctx context.Context, vc *tenancyv1alpha1.VirtualCluster) (kubernetes.Interface, translate.TenantAPI, error) {
 	ref := vc.Status.KubeconfigSecretRef
 	secret := &corev1.Secret{}
 	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: vc.Namespace, Name: ref.Name}, secret); err != nil {
-		return nil, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
+		return nil, translate.TenantAPI{}, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
 	}
 	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data[ref.Key])
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
+		return nil, translate.TenantAPI{}, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
+	}
+	api, err := tenantAPIFor(ctx, cfg)
+	if err != nil {
+		return nil, translate.TenantAPI{}, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
 	}
 	cfg.QPS, cfg.Burst = 200, 400
 	cfg.UserAgent = "vcp-syncer"
-	return kubernetes.NewForConfig(ctrlapp.Protobuf(cfg))
+	c, err := kubernetes.NewForConfig(ctrlapp.Protobuf(cfg))
+	return c, api, err
+}
+
+// tenantAPIFor says where a tenant's pods reach its API server: where the syncer does,
+// the server of the tenant's kubeconfig (its TLS server name, port and address; a name
+// is resolved here, as the syncer's own client would).
+func tenantAPIFor(ctx context.Context, cfg *rest.Config) (translate.TenantAPI, error) {
+	u, err := url.Parse(cfg.Host)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+		return translate.TenantAPI{}, fmt.Errorf("server %q is not an https URL", cfg.Host)
+	}
+	api := translate.TenantAPI{Host: cmp.Or(cfg.TLSClientConfig.ServerName, u.Hostname()), IP: u.Hostname(), Port: cmp.Or(u.Port(), "443")}
+	if net.ParseIP(api.IP) != nil {
+		return api, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", api.IP)
+	if err != nil {
+		return translate.TenantAPI{}, fmt.Errorf("resolve the server's host: %w", err)
+	}
+	// The first address, IPv4 first (as most resolvers order them).
+	ip := ips[0].Unmap()
+	if i := slices.IndexFunc(ips, func(a netip.Addr) bool { return a.Unmap().Is4() }); i >= 0 {
+		ip = ips[i].Unmap()
+	}
+	api.IP = ip.String()
+	return api, nil
 }

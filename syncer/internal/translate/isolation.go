@@ -38,6 +38,10 @@ type Isolation struct {
 	// AllowedStorageClasses and AllowedIngressClasses are the classes the tenant may use
 	// (empty: any), shown to it read-only.
 	AllowedStorageClasses, AllowedIngressClasses []string
+
+	// API is where the tenant's pods reach their own API server (the zero value: where
+	// the super cluster's kubelet points them, the super cluster's API).
+	API TenantAPI
 }
 
 // IsolationFor reads a VirtualCluster's isolation spec.

@@ -95,7 +95,69 @@ func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation, tenantPoli
 	// Priority is resolved again by the super cluster's admission from the class name.
 	spec.Priority = nil
 	rewriteServiceAccount(spec, tenantPod.Namespace)
+	pointAtTenantAPI(spec, iso.API)
 	return superPod
+}
+
+// TenantAPI is where a tenant's pods reach the tenant's API server: the address of the
+// host serving it, and its TLS server name there (the host routes by server name).
+type TenantAPI struct {
+	// Host is the TLS server name, such as a.tenants.vcp.local.
+	Host string
+	// IP is the address Host stands for in the pods (a host alias).
+	IP string
+	// Port is the host's tenant port.
+	Port string
+}
+
+// The environment in-cluster clients (client-go's rest.InClusterConfig) read the API
+// server's address from.
+const (
+	EnvServiceHost      = "KUBERNETES_SERVICE_HOST"
+	EnvServicePort      = "KUBERNETES_SERVICE_PORT"
+	EnvServicePortHTTPS = "KUBERNETES_SERVICE_PORT_HTTPS"
+)
+
+// pointAtTenantAPI sends the pod's in-cluster clients to the tenant's API server
+// instead of the super cluster's: the super kubelet sets KUBERNETES_SERVICE_HOST/PORT to
+// the super cluster's "kubernetes" Service, so every container gets the tenant API's
+// server name and port first in its environment (a container's own value wins, as it
+// does over the kubelet's; being first, later variables that refer to them get the
+// tenant's), and a host alias resolves that name to the host's address. The name, not
+// the address, goes into the environment: the host picks the tenant by TLS server name,
+// which clients send for names only. The token and CA the pod mounts are the tenant's
+// (rewriteServiceAccount), so rest.InClusterConfig works unchanged.
+func pointAtTenantAPI(spec *corev1.PodSpec, api TenantAPI) {
+	if api.Host == "" || api.IP == "" || api.Port == "" {
+		return
+	}
+	if api.Host != api.IP {
+		spec.HostAliases = append(spec.HostAliases, corev1.HostAlias{IP: api.IP, Hostnames: []string{api.Host}})
+	}
+	vars := []corev1.EnvVar{{Name: EnvServiceHost, Value: api.Host}, {Name: EnvServicePort, Value: api.Port}, {Name: EnvServicePortHTTPS, Value: api.Port}}
+	forEachEnv(spec, func(env *[]corev1.EnvVar, _ []corev1.EnvFromSource) {
+		out := make([]corev1.EnvVar, 0, len(vars)+len(*env))
+		for _, v := range vars {
+			if !slices.ContainsFunc(*env, func(e corev1.EnvVar) bool { return e.Name == v.Name }) {
+				out = append(out, v)
+			}
+		}
+		*env = append(out, *env...)
+	})
+}
+
+// forEachEnv calls f with the environment of every container of the pod (init,
+// regular and ephemeral).
+func forEachEnv(spec *corev1.PodSpec, f func(env *[]corev1.EnvVar, envFrom []corev1.EnvFromSource)) {
+	for i := range spec.InitContainers {
+		f(&spec.InitContainers[i].Env, spec.InitContainers[i].EnvFrom)
+	}
+	for i := range spec.Containers {
+		f(&spec.Containers[i].Env, spec.Containers[i].EnvFrom)
+	}
+	for i := range spec.EphemeralContainers {
+		f(&spec.EphemeralContainers[i].Env, spec.EphemeralContainers[i].EnvFrom)
+	}
 }
 
 func mergeSelector(tenant map[string]string, iso Isolation) map[string]string {
@@ -151,7 +213,8 @@ func rewriteServiceAccount(spec *corev1.PodSpec, tenantNS string) {
 			v.Projected.Sources = rewriteProjection(v.Projected.Sources, sa)
 		}
 	}
-	rewriteEnv := func(env []corev1.EnvVar, envFrom []corev1.EnvFromSource) {
+	forEachEnv(spec, func(envp *[]corev1.EnvVar, envFrom []corev1.EnvFromSource) {
+		env := *envp
 		for i := range env {
 			from := env[i].ValueFrom
 			switch {
@@ -169,16 +232,7 @@ func rewriteServiceAccount(spec *corev1.PodSpec, tenantNS string) {
 				ref.Name = SuperConfigMapName(ref.Name)
 			}
 		}
-	}
-	for i := range spec.InitContainers {
-		rewriteEnv(spec.InitContainers[i].Env, spec.InitContainers[i].EnvFrom)
-	}
-	for i := range spec.Containers {
-		rewriteEnv(spec.Containers[i].Env, spec.Containers[i].EnvFrom)
-	}
-	for i := range spec.EphemeralContainers {
-		rewriteEnv(spec.EphemeralContainers[i].Env, spec.EphemeralContainers[i].EnvFrom)
-	}
+	})
 	spec.ServiceAccountName = ""
 	spec.DeprecatedServiceAccount = ""
 	no := false

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -198,6 +199,55 @@ func TestSuperPodTenantReferences(t *testing.T) {
 	in.Spec.Volumes, in.Spec.ServiceAccountName = nil, ""
 	if sa, ok := TokenServiceAccount(in); ok {
 		t.Errorf("a pod without a token volume needs the token of %q", sa)
+	}
+}
+
+func TestSuperPodReachesTenantAPI(t *testing.T) {
+	api := TenantAPI{Host: "a.tenants.vcp.local", IP: "10.96.0.20", Port: "6443"}
+	apiEnv := []corev1.EnvVar{{Name: EnvServiceHost, Value: api.Host}, {Name: EnvServicePort, Value: "6443"}, {Name: EnvServicePortHTTPS, Value: "6443"}}
+	own := corev1.EnvVar{Name: "URL", Value: "https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)"}
+	alias := corev1.HostAlias{IP: "10.0.0.9", Hostnames: []string{"db.example"}}
+	for _, tc := range []struct {
+		name        string
+		api         TenantAPI
+		env         []corev1.EnvVar
+		aliases     []corev1.HostAlias
+		wantEnv     []corev1.EnvVar
+		wantAliases []corev1.HostAlias
+	}{
+		{name: "no address known: the pod is left as it is", env: []corev1.EnvVar{own}, wantEnv: []corev1.EnvVar{own}},
+		{name: "half an address: left as it is", api: TenantAPI{Host: api.Host, Port: api.Port}, env: []corev1.EnvVar{own}, wantEnv: []corev1.EnvVar{own}},
+		{name: "the tenant API first, so references see it", api: api, env: []corev1.EnvVar{own},
+			wantEnv:     append(slices.Clone(apiEnv), own),
+			wantAliases: []corev1.HostAlias{{IP: "10.96.0.20", Hostnames: []string{"a.tenants.vcp.local"}}}},
+		{name: "an address for a name: the environment only", api: TenantAPI{Host: "10.96.0.20", IP: "10.96.0.20", Port: "6443"},
+			wantEnv: []corev1.EnvVar{{Name: EnvServiceHost, Value: "10.96.0.20"}, apiEnv[1], apiEnv[2]}},
+		{name: "the container's own value wins; the pod's aliases stay", api: api,
+			env:         []corev1.EnvVar{own, {Name: EnvServiceHost, Value: "my-proxy"}},
+			aliases:     []corev1.HostAlias{alias},
+			wantEnv:     []corev1.EnvVar{apiEnv[1], apiEnv[2], own, {Name: EnvServiceHost, Value: "my-proxy"}},
+			wantAliases: []corev1.HostAlias{alias, {IP: "10.96.0.20", Hostnames: []string{"a.tenants.vcp.local"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tenantPod()
+			in.Spec.HostAliases = slices.Clone(tc.aliases)
+			in.Spec.InitContainers = []corev1.Container{{Name: "init", Env: slices.Clone(tc.env)}}
+			in.Spec.Containers[0].Env = slices.Clone(tc.env)
+			in.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Env: slices.Clone(tc.env)}}}
+			before := in.DeepCopy()
+			got := SuperPod("a-000000", in, Isolation{API: tc.api}, nil).Spec
+			for name, env := range map[string][]corev1.EnvVar{"init": got.InitContainers[0].Env, "app": got.Containers[0].Env, "debug": got.EphemeralContainers[0].Env} {
+				if !reflect.DeepEqual(env, tc.wantEnv) {
+					t.Errorf("container %s env:\n got %+v\nwant %+v", name, env, tc.wantEnv)
+				}
+			}
+			if !reflect.DeepEqual(got.HostAliases, tc.wantAliases) {
+				t.Errorf("host aliases:\n got %+v\nwant %+v", got.HostAliases, tc.wantAliases)
+			}
+			if !reflect.DeepEqual(in, before) {
+				t.Error("SuperPod changed the tenant pod")
+			}
+		})
 	}
 }
 
