@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -217,7 +218,7 @@ func TestSyncer(t *testing.T) {
 		running(tenants["s1"], 2)
 	})
 
-	t.Run("Services get their super copy's cluster IP; selector-less Endpoints flow down", func(t *testing.T) {
+	t.Run("Services get their super copy's cluster IP; selector-less Endpoints and tenants' EndpointSlices flow down", func(t *testing.T) {
 		superServices := func(tenant string) func(ctx context.Context, name string) (*corev1.Service, error) {
 			return func(ctx context.Context, name string) (*corev1.Service, error) {
 				return p.cluster.SuperClient.CoreV1().Services(naming.SuperNamespace(keys[tenant], "default")).Get(ctx, name, metav1.GetOptions{})
@@ -284,6 +285,94 @@ func TestSyncer(t *testing.T) {
 		framework.Eventually(t, 30*time.Second, "super Endpoints db with 192.0.2.10", func(ctx context.Context) (bool, error) {
 			got, err := p.cluster.SuperClient.CoreV1().Endpoints(naming.SuperNamespace(keys["s1"], "default")).Get(ctx, "db", metav1.GetOptions{}) //nolint:staticcheck
 			return err == nil && len(got.Subsets) == 1 && got.Subsets[0].Addresses[0].IP == "192.0.2.10" && naming.Owns(keys["s1"], got), err
+		})
+
+		// An EndpointSlice the tenant keeps itself is copied down (its pod references
+		// pointing at the super pods), kept in line with the tenant's, restored when
+		// edited by hand, and removed once the tenant's belongs to an endpoint controller;
+		// the slices the tenant's own controllers mirror from db's Endpoints are not.
+		cache := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "cache"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 6379}}}}
+		if _, err := tenants["s1"].CoreV1().Services("default").Create(ctx, cache, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		slice := &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: "cache-1", Labels: map[string]string{discoveryv1.LabelServiceName: "cache", discoveryv1.LabelManagedBy: "cache-operator.example.com"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"192.0.2.20"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "cache-0", UID: "6f1c2d9e-0000-4000-8000-000000000001"}}},
+			Ports: []discoveryv1.EndpointPort{{Port: ptr.To[int32](6379)}},
+		}
+		tenantSlices := tenants["s1"].DiscoveryV1().EndpointSlices("default")
+		if _, err := tenantSlices.Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		superSlices := p.cluster.SuperClient.DiscoveryV1().EndpointSlices(naming.SuperNamespace(keys["s1"], "default"))
+		superSliceWith := func(what, ip string) {
+			t.Helper()
+			framework.Eventually(t, 30*time.Second, "super EndpointSlice cache-1 "+what, func(ctx context.Context) (bool, error) {
+				got, err := superSlices.Get(ctx, "cache-1", metav1.GetOptions{})
+				if err != nil {
+					return false, err
+				}
+				ep := got.Endpoints[0]
+				return len(got.Endpoints) == 1 && ep.Addresses[0] == ip && ep.TargetRef.Namespace == got.Namespace && ep.TargetRef.UID == "" &&
+					got.Labels[discoveryv1.LabelServiceName] == "cache" && got.Labels[discoveryv1.LabelManagedBy] == "syncer.tenancy.vcp.dev" && naming.Owns(keys["s1"], got),
+					fmt.Errorf("endpoints %+v, labels %v", got.Endpoints, got.Labels)
+			})
+		}
+		superSliceWith("with 192.0.2.20", "192.0.2.20")
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			got, err := tenantSlices.Get(ctx, "cache-1", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			got.Endpoints[0].Addresses = []string{"192.0.2.21"}
+			_, err = tenantSlices.Update(ctx, got, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		superSliceWith("with the tenant's new address 192.0.2.21", "192.0.2.21")
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			got, err := superSlices.Get(ctx, "cache-1", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			got.Endpoints[0].Addresses = []string{"198.51.100.1"}
+			_, err = superSlices.Update(ctx, got, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		superSliceWith("with 192.0.2.21 again after an edit by hand", "192.0.2.21")
+		framework.Eventually(t, 30*time.Second, "tenant db's mirrored EndpointSlice", func(ctx context.Context) (bool, error) {
+			mirrored, err := tenantSlices.List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=db"})
+			return err == nil && len(mirrored.Items) > 0, err
+		})
+		copies, err := superSlices.List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelManagedBy + "=syncer.tenancy.vcp.dev"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(copies.Items) != 1 {
+			t.Errorf("the syncer made %d super EndpointSlices, want 1 (cache-1; not the tenant's mirrored ones)", len(copies.Items))
+		}
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			got, err := tenantSlices.Get(ctx, "cache-1", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			got.Labels[discoveryv1.LabelManagedBy] = "endpointslice-controller.k8s.io"
+			_, err = tenantSlices.Update(ctx, got, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "super EndpointSlice cache-1 gone once an endpoint controller's", func(ctx context.Context) (bool, error) {
+			_, err := superSlices.Get(ctx, "cache-1", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), err
 		})
 
 		// An Ingress in front of web is copied down as is.

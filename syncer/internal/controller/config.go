@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -110,6 +111,41 @@ func (s *Syncer) syncEndpoints(ctx context.Context, sess *session, ns, name stri
 		update: func(superEps, want *corev1.Endpoints) *corev1.Endpoints {
 			updated := superEps.DeepCopy()
 			updated.Subsets = want.Subsets
+			return updated
+		},
+	}, ns, name)
+}
+
+// syncEndpointSlice copies down a tenant EndpointSlice that the tenant keeps (by hand or
+// with its own controllers), for Services with or without a selector, as kube-proxy uses
+// any slice labelled with a Service's name. The slices of the cluster's endpoint
+// controllers are left alone: each cluster's own make them (translate.EndpointSliceCopied).
+func (s *Syncer) syncEndpointSlice(ctx context.Context, sess *session, ns, name string) error {
+	return syncCopy(ctx, s, sess, copied[*discoveryv1.EndpointSlice]{
+		kind: "EndpointSlice",
+		tenantGet: func(ns, name string) (*discoveryv1.EndpointSlice, error) {
+			return sess.slices.EndpointSlices(ns).Get(name)
+		},
+		superGet: func(ns, name string) (*discoveryv1.EndpointSlice, error) {
+			return s.superSlices.EndpointSlices(ns).Get(name)
+		},
+		writer: func(ns string) superWriter[*discoveryv1.EndpointSlice] {
+			return s.superClient.DiscoveryV1().EndpointSlices(ns)
+		},
+		skip: func(slice *discoveryv1.EndpointSlice) bool { return !translate.EndpointSliceCopied(slice) },
+		want: func(slice *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+			return translate.SuperEndpointSlice(sess.key, slice)
+		},
+		// The address type of a slice cannot change.
+		replace: func(superSlice, want *discoveryv1.EndpointSlice) bool {
+			return superSlice.AddressType != want.AddressType
+		},
+		same: func(superSlice, want *discoveryv1.EndpointSlice) bool {
+			return apiequality.Semantic.DeepEqual(superSlice.Endpoints, want.Endpoints) && apiequality.Semantic.DeepEqual(superSlice.Ports, want.Ports)
+		},
+		update: func(superSlice, want *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+			updated := superSlice.DeepCopy()
+			updated.Endpoints, updated.Ports = want.Endpoints, want.Ports
 			return updated
 		},
 	}, ns, name)

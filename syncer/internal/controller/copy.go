@@ -27,7 +27,8 @@ type copied[P metav1.Object] struct {
 	tenantGet func(ns, name string) (P, error)
 	superGet  func(superNS, name string) (P, error)
 	writer    func(superNS string) superWriter[P]
-	// skip reports tenant objects that are not copied (a tenant's own credentials).
+	// skip reports tenant objects that are not copied (a tenant's own credentials, the
+	// cluster's own EndpointSlices): a super copy made before is deleted.
 	skip func(tenantObj P) bool
 	// reserved reports names the platform uses for objects of its own in super
 	// namespaces: a tenant object of such a name is not copied, and its key never touches
@@ -56,9 +57,9 @@ func syncCopy[P metav1.Object](ctx context.Context, s *Syncer, sess *session, c 
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	if tenantFound && c.skip != nil && c.skip(tenantObj) {
-		return nil
-	}
+	// A tenant object that is not copied (any more: an EndpointSlice's manager can change)
+	// has no super copy.
+	skipped := tenantFound && c.skip != nil && c.skip(tenantObj)
 	superNS, superName := naming.SuperNamespace(sess.key, ns), name
 	if c.superName != nil {
 		superName = c.superName(name)
@@ -79,7 +80,7 @@ func syncCopy[P metav1.Object](ctx context.Context, s *Syncer, sess *session, c 
 		uid := superObj.GetUID()
 		return ignoreGone(writer.Delete(ctx, superName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}))
 	}
-	if !tenantFound || tenantObj.GetDeletionTimestamp() != nil {
+	if !tenantFound || skipped || tenantObj.GetDeletionTimestamp() != nil {
 		if !superFound {
 			return nil
 		}

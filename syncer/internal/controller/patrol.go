@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -181,6 +182,11 @@ func (s *Syncer) Patrol() int {
 	if svcs, err := s.superServices.List(labels.Everything()); err == nil {
 		group(KindService, asObjects(svcs), none)
 	}
+	// Only the syncer's copies: the super mirroring controller's slices carry the identity
+	// of the tenant Endpoints they mirror.
+	if eps, err := s.superSlices.List(labels.SelectorFromSet(labels.Set{discoveryv1.LabelManagedBy: translate.EndpointSliceManager})); err == nil {
+		group(KindEndpointSlice, asObjects(eps), none)
+	}
 
 	s.mu.RLock()
 	sessions := make([]*session, 0, len(s.sessions))
@@ -269,6 +275,9 @@ func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[K
 	}
 	if policiesErr == nil {
 		compare(KindNetworkPolicy, asObjects(policies), nil, all)
+	}
+	if eps, err := sess.slices.List(labels.Everything()); err == nil {
+		compare(KindEndpointSlice, asObjects(eps), nil, func(i int) bool { return translate.EndpointSliceCopied(eps[i]) })
 	}
 	if svcs, err := sess.services.List(labels.Everything()); err == nil {
 		compare(KindService, asObjects(svcs), nil, func(i int) bool {

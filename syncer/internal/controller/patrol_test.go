@@ -8,10 +8,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -105,12 +107,25 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 	}
 	superPolicies = append(superPolicies, oldCopy)
 
+	// EndpointSlices: own's copy is in sync, fresh's is missing, ctl is an endpoint
+	// controller's (never copied), handed came under one after its copy was made; the
+	// super mirroring controller's slice of the copied Endpoints db carries db's identity.
+	slice := func(name, uid, managedBy string) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name, UID: types.UID(uid), Labels: map[string]string{discoveryv1.LabelManagedBy: managedBy}}}
+	}
+	own, fresh, ctl, handed := slice("own", "es1", "op"), slice("fresh", "es2", "op"), slice("ctl", "es3", "endpointslice-controller.k8s.io"), slice("handed", "es4", "op")
+	superHanded := translate.SuperEndpointSlice(key, handed)
+	handed.Labels[discoveryv1.LabelManagedBy] = "endpointslicemirroring-controller.k8s.io"
+	mirrored := &discoveryv1.EndpointSlice{ObjectMeta: translate.SuperMeta(key, &metav1.ObjectMeta{Namespace: "app", Name: "db", UID: "ep1"})}
+	mirrored.Name, mirrored.Labels[discoveryv1.LabelManagedBy] = "db-x7k2p", "endpointslicemirroring-controller.k8s.io"
+
 	s := &Syncer{
 		queue:                fairqueue.New[Key](),
 		superPods:            corelisters.NewPodLister(superPodIndex),
 		superConfigMaps:      corelisters.NewConfigMapLister(indexer(rootCACopy)),
 		superSecrets:         corelisters.NewSecretLister(indexer(dueToken, validToken, orphanToken)),
 		superServices:        corelisters.NewServiceLister(indexer()),
+		superSlices:          discoverylisters.NewEndpointSliceLister(indexer(translate.SuperEndpointSlice(key, own), superHanded, mirrored)),
 		superNetworkPolicies: networkinglisters.NewNetworkPolicyLister(indexer(superPolicies...)),
 		sessions:             map[string]*session{},
 	}
@@ -125,6 +140,7 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 		configMaps: corelisters.NewConfigMapLister(indexer(cm, rootCA, reservedCM)),
 		secrets:    corelisters.NewSecretLister(indexer()),
 		services:   corelisters.NewServiceLister(indexer()),
+		slices:     discoverylisters.NewEndpointSliceLister(indexer(own, fresh, ctl, handed)),
 		accounts:   corelisters.NewServiceAccountLister(indexer(builder, runner, ci, idle)),
 		netpols:    networkinglisters.NewNetworkPolicyLister(indexer(allow)),
 	}
@@ -134,7 +150,7 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []string{"ConfigMap app/cfg", "NetworkPolicy app/allow", "NetworkPolicy app/old", "Pod app/gone", "Pod app/missing", "Pod app/replaced", "Pod app/stale", "Pod app/stray", "Pod app/unmarked",
+	want := []string{"ConfigMap app/cfg", "EndpointSlice app/fresh", "EndpointSlice app/handed", "NetworkPolicy app/allow", "NetworkPolicy app/old", "Pod app/gone", "Pod app/missing", "Pod app/replaced", "Pod app/stale", "Pod app/stray", "Pod app/unmarked",
 		"ServiceAccount app/builder", "ServiceAccount app/gone", "ServiceAccount app/runner"}
 	if n := s.Patrol(); n != len(want) {
 		t.Errorf("Patrol queued %d repairs, want %d", n, len(want))

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -25,6 +26,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -47,8 +49,11 @@ const (
 	KindSecret    Kind = "Secret"
 	KindService   Kind = "Service"
 	KindEndpoints Kind = "Endpoints"
-	KindClaim     Kind = "PersistentVolumeClaim"
-	KindIngress   Kind = "Ingress"
+	// KindEndpointSlice names a tenant EndpointSlice that the tenant keeps
+	// (translate.EndpointSliceCopied).
+	KindEndpointSlice Kind = "EndpointSlice"
+	KindClaim         Kind = "PersistentVolumeClaim"
+	KindIngress       Kind = "Ingress"
 	// KindEvent names a super Event (by its name) in a tenant namespace's super namespace.
 	KindEvent Kind = "Event"
 	// KindClasses names the classes (storage, ingress, runtime, priority) the tenant sees.
@@ -79,6 +84,7 @@ type Syncer struct {
 	superSecrets    corelisters.SecretLister
 	superServices   corelisters.ServiceLister
 	superEndpoints  corelisters.EndpointsLister
+	superSlices     discoverylisters.EndpointSliceLister
 	superNodes      corelisters.NodeLister
 	// Listers of the platform objects in tenants' super namespaces.
 	superNetworkPolicies networkinglisters.NetworkPolicyLister
@@ -131,6 +137,7 @@ func (s *Syncer) Start(ctx context.Context) error {
 	s.superConfigMaps, s.superSecrets = core.ConfigMaps().Lister(), core.Secrets().Lister()
 	s.superServices, s.superEndpoints = core.Services().Lister(), core.Endpoints().Lister() //nolint:staticcheck // Endpoints of selector-less Services are what tenants write
 	s.superClaims, s.superIngresses = core.PersistentVolumeClaims().Lister(), factory.Networking().V1().Ingresses().Lister()
+	s.superSlices = factory.Discovery().V1().EndpointSlices().Lister()
 	// A change to a super object (a pod scheduled or running; anything edited or deleted by
 	// hand) is work for the tenant object it stands for: drift is repaired as it happens.
 	s.superNetworkPolicies = factory.Networking().V1().NetworkPolicies().Lister()
@@ -161,6 +168,7 @@ func (s *Syncer) Start(ctx context.Context) error {
 		KindNamespace: core.Namespaces().Informer(), KindPod: core.Pods().Informer(), KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
 		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer(), //nolint:staticcheck
 		KindClaim: core.PersistentVolumeClaims().Informer(), KindIngress: factory.Networking().V1().Ingresses().Informer(),
+		KindEndpointSlice: factory.Discovery().V1().EndpointSlices().Informer(),
 	} {
 		enqueue := s.enqueueSuper(kind)
 		update := func(old, obj any) {
@@ -240,6 +248,11 @@ func (s *Syncer) enqueueSuper(kind Kind) func(any) {
 		}
 		id, ok := naming.IdentityOf(m)
 		if !ok {
+			return
+		}
+		if kind == KindEndpointSlice && m.GetLabels()[discoveryv1.LabelManagedBy] != translate.EndpointSliceManager {
+			// The super mirroring controller's, from the copy of a tenant's Endpoints,
+			// whose labels and annotations (the identity, too) it copies.
 			return
 		}
 		if kind == KindSecret && m.GetLabels()[translate.LabelServiceAccountToken] == "true" {
@@ -353,6 +366,8 @@ func (s *Syncer) reconcile(ctx context.Context, sess *session, key Key) error {
 		return s.syncService(ctx, sess, key.Namespace, key.Name)
 	case KindEndpoints:
 		return s.syncEndpoints(ctx, sess, key.Namespace, key.Name)
+	case KindEndpointSlice:
+		return s.syncEndpointSlice(ctx, sess, key.Namespace, key.Name)
 	case KindIngress:
 		return s.syncIngress(ctx, sess, key.Namespace, key.Name)
 	case KindClaim:
@@ -457,6 +472,7 @@ type session struct {
 	secrets    corelisters.SecretLister
 	services   corelisters.ServiceLister
 	endpoints  corelisters.EndpointsLister
+	slices     discoverylisters.EndpointSliceLister
 	claims     corelisters.PersistentVolumeClaimLister
 	ingresses  networkinglisters.IngressLister
 	netpols    networkinglisters.NetworkPolicyLister
@@ -571,12 +587,14 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 	sess := &session{key: cfg.Key, client: cfg.Client, pods: core.Pods().Lister(), nss: core.Namespaces().Lister(),
 		configMaps: core.ConfigMaps().Lister(), secrets: core.Secrets().Lister(), services: core.Services().Lister(),
 		endpoints: core.Endpoints().Lister(), tenantNodes: core.Nodes().Lister(), claims: core.PersistentVolumeClaims().Lister(), ingresses: factory.Networking().V1().Ingresses().Lister(), cancel: cancel, isolation: cfg.Isolation, //nolint:staticcheck
+		slices:  factory.Discovery().V1().EndpointSlices().Lister(),
 		netpols: factory.Networking().V1().NetworkPolicies().Lister(), accounts: core.ServiceAccounts().Lister(), tokenPods: core.Pods().Informer().GetIndexer(), tokenRefreshes: map[Key]time.Time{}}
 	informerOf := map[Kind]cache.SharedIndexInformer{KindPod: core.Pods().Informer(), KindNamespace: core.Namespaces().Informer(),
 		KindConfigMap: core.ConfigMaps().Informer(), KindSecret: core.Secrets().Informer(),
 		KindService: core.Services().Informer(), KindEndpoints: core.Endpoints().Informer(), //nolint:staticcheck
 		KindClaim: core.PersistentVolumeClaims().Informer(), KindIngress: factory.Networking().V1().Ingresses().Informer(),
-		KindServiceAccount: core.ServiceAccounts().Informer(), KindNetworkPolicy: factory.Networking().V1().NetworkPolicies().Informer()}
+		KindServiceAccount: core.ServiceAccounts().Informer(), KindNetworkPolicy: factory.Networking().V1().NetworkPolicies().Informer(),
+		KindEndpointSlice: factory.Discovery().V1().EndpointSlices().Informer()}
 	if err := core.Pods().Informer().AddIndexers(cache.Indexers{tokenAccountIndex: podsByTokenAccount}); err != nil {
 		cancel()
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vcp-dev/vcp/syncer/naming"
@@ -59,6 +60,48 @@ func SuperEndpoints(tenantKey string, tenantEps *corev1.Endpoints) *corev1.Endpo
 		ObjectMeta: SuperMeta(tenantKey, &tenantEps.ObjectMeta),
 		Subsets:    tenantEps.DeepCopy().Subsets,
 	}
+}
+
+// EndpointSliceManager is the endpointslice.kubernetes.io/managed-by label of the super
+// copies of tenants' EndpointSlices.
+const EndpointSliceManager = "syncer.tenancy.vcp.dev"
+
+// EndpointSliceCopied reports whether a tenant EndpointSlice is copied down: those the
+// tenant (or its own controllers) keep, not those of the cluster's endpoint controllers
+// (endpointslice-controller.k8s.io from a Service's selector, and
+// endpointslicemirroring-controller.k8s.io from the Endpoints the syncer already copies):
+// each cluster's own controllers make those from the same pods and Endpoints.
+func EndpointSliceCopied(slice *discoveryv1.EndpointSlice) bool {
+	switch slice.Labels[discoveryv1.LabelManagedBy] {
+	case "endpointslice-controller.k8s.io", "endpointslicemirroring-controller.k8s.io":
+		return false
+	}
+	return true
+}
+
+// SuperEndpointSlice returns the super copy of a tenant EndpointSlice (EndpointSliceCopied):
+// same name, addresses, ports and service-name label, managed by the syncer
+// (EndpointSliceManager), its endpoints' references to the tenant's pods pointing at
+// their super pods (same name, in the super namespace).
+func SuperEndpointSlice(tenantKey string, tenantSlice *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+	c := tenantSlice.DeepCopy()
+	superSlice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  SuperMeta(tenantKey, &tenantSlice.ObjectMeta),
+		AddressType: c.AddressType, Endpoints: c.Endpoints, Ports: c.Ports,
+	}
+	if superSlice.Labels == nil {
+		superSlice.Labels = map[string]string{}
+	}
+	superSlice.Labels[discoveryv1.LabelManagedBy] = EndpointSliceManager
+	for i := range superSlice.Endpoints {
+		if ref := superSlice.Endpoints[i].TargetRef; ref != nil {
+			if ref.Namespace != "" {
+				ref.Namespace = naming.SuperNamespace(tenantKey, ref.Namespace)
+			}
+			ref.UID, ref.ResourceVersion = "", ""
+		}
+	}
+	return superSlice
 }
 
 // SuperMeta is the metadata of the super copy of a namespaced tenant object: same
