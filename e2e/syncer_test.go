@@ -610,6 +610,32 @@ func TestSyncer(t *testing.T) {
 				t.Errorf("tenant %s's super namespace: %v", tenant, err)
 			}
 		}
+		// A live tenant's super objects whose tenant objects are gone (a namespace, an
+		// Ingress, Endpoints: as if deleted while the syncer was away) are removed too.
+		leftNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: naming.SuperNamespace(keys["s1"], "gone-ns")}}
+		naming.Stamp(leftNS, naming.Identity{Tenant: keys["s1"], Name: "gone-ns", UID: "gone"})
+		if _, err := p.cluster.SuperClient.CoreV1().Namespaces().Create(ctx, leftNS, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		superNS := naming.SuperNamespace(keys["s1"], "default")
+		leftIng := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "gone-ing"}, Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{
+			Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}
+		naming.Stamp(leftIng, naming.Identity{Tenant: keys["s1"], Namespace: "default", Name: "gone-ing", UID: "gone"})
+		if _, err := p.cluster.SuperClient.NetworkingV1().Ingresses(superNS).Create(ctx, leftIng, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		leftEps := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "gone-eps"}} //nolint:staticcheck // the copies of tenants' Endpoints
+		naming.Stamp(leftEps, naming.Identity{Tenant: keys["s1"], Namespace: "default", Name: "gone-eps", UID: "gone"})
+		if _, err := p.cluster.SuperClient.CoreV1().Endpoints(superNS).Create(ctx, leftEps, metav1.CreateOptions{}); err != nil { //nolint:staticcheck
+			t.Fatal(err)
+		}
+		framework.Eventually(t, time.Minute, "s1's left-over super namespace, Ingress and Endpoints removed", func(ctx context.Context) (bool, error) {
+			ns, nsErr := p.cluster.SuperClient.CoreV1().Namespaces().Get(ctx, leftNS.Name, metav1.GetOptions{})
+			_, ingErr := p.cluster.SuperClient.NetworkingV1().Ingresses(superNS).Get(ctx, "gone-ing", metav1.GetOptions{})
+			_, epsErr := p.cluster.SuperClient.CoreV1().Endpoints(superNS).Get(ctx, "gone-eps", metav1.GetOptions{}) //nolint:staticcheck
+			nsGone := apierrors.IsNotFound(nsErr) || (nsErr == nil && !ns.DeletionTimestamp.IsZero())
+			return nsGone && apierrors.IsNotFound(ingErr) && apierrors.IsNotFound(epsErr), fmt.Errorf("namespace %v (gone: %v), Ingress %v, Endpoints %v", nsErr, nsGone, ingErr, epsErr)
+		})
 	})
 
 	t.Run("a DaemonSet gets one Running pod per node of the tenant's pool", func(t *testing.T) {

@@ -51,9 +51,15 @@ func (s *Syncer) ensureNamespaceIsolation(ctx context.Context, sess *session, su
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	if labels := superNamespaceLabels(superNS.Labels, id, iso, tenantNS); !maps.Equal(labels, superNS.Labels) {
+	if tenantNS != nil {
+		// A tenant namespace deleted and made again while the syncer was away keeps its
+		// super namespace (whose objects are compared one by one), under the new UID.
+		id.UID = string(tenantNS.UID)
+	}
+	if labels := superNamespaceLabels(superNS.Labels, id, iso, tenantNS); !maps.Equal(labels, superNS.Labels) || superNS.Annotations[naming.AnnotationUID] != id.UID {
 		updated := superNS.DeepCopy()
 		updated.Labels = labels
+		naming.Stamp(updated, id)
 		if _, err := s.superClient.CoreV1().Namespaces().Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
 			return ignoreGone(err)
 		}

@@ -41,9 +41,10 @@ func init() { ctrlmetrics.Registry.MustRegister(orphansRemoved, patrolMismatches
 
 // Patroller is the syncer's safety net behind its event handlers. Every interval it
 // deletes the super namespaces (and so everything in them) labelled with a tenant key no
-// VirtualCluster has, and compares every running tenant's cached pods, ConfigMaps,
-// Secrets, Services, NetworkPolicies and service-account token Secrets with the super
-// cluster's: a super object missing, one whose tenant object is gone or has another UID
+// VirtualCluster has, and compares every running tenant's cached namespaces, pods,
+// ConfigMaps, Secrets, Services, Endpoints, EndpointSlices, claims, Ingresses,
+// NetworkPolicies and service-account token Secrets with the super cluster's (the
+// objects the tenant's are copied to): a super object missing, one whose tenant object is gone or has another UID
 // (an orphan; for a token Secret also one no pod mounts any more), a pod whose phase or
 // node differs, a pod whose NetworkPolicy markers are not what the tenant's policies
 // say (markers), or a token due for renewal or edited by hand (stale), is counted and
@@ -182,6 +183,20 @@ func (s *Syncer) Patrol() int {
 	if svcs, err := s.superServices.List(labels.Everything()); err == nil {
 		group(KindService, asObjects(svcs), none)
 	}
+	// Only the syncer's copies have an identity: the super endpoints controller's carry the
+	// labels of their Service, not its annotations.
+	if eps, err := s.superEndpoints.List(labels.Everything()); err == nil {
+		group(KindEndpoints, asObjects(eps), none)
+	}
+	if claims, err := s.superClaims.List(labels.Everything()); err == nil {
+		group(KindClaim, asObjects(claims), none)
+	}
+	if ings, err := s.superIngresses.List(labels.Everything()); err == nil {
+		group(KindIngress, asObjects(ings), none)
+	}
+	if nss, err := s.superNSs.List(labels.Everything()); err == nil {
+		group(KindNamespace, asObjects(nss), none)
+	}
 	// Only the syncer's copies: the super mirroring controller's slices carry the identity
 	// of the tenant Endpoints they mirror.
 	if eps, err := s.superSlices.List(labels.SelectorFromSet(labels.Set{discoveryv1.LabelManagedBy: translate.EndpointSliceManager})); err == nil {
@@ -283,6 +298,25 @@ func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[K
 		compare(KindService, asObjects(svcs), nil, func(i int) bool {
 			return svcs[i].Namespace != metav1.NamespaceDefault || svcs[i].Name != "kubernetes"
 		})
+		// Endpoints are copied for Services without a selector (syncEndpoints).
+		if eps, err := sess.endpoints.List(labels.Everything()); err == nil {
+			compare(KindEndpoints, asObjects(eps), nil, func(i int) bool {
+				if eps[i].Namespace == metav1.NamespaceDefault && eps[i].Name == "kubernetes" {
+					return false
+				}
+				svc, err := sess.services.Services(eps[i].Namespace).Get(eps[i].Name)
+				return err != nil || len(svc.Spec.Selector) == 0
+			})
+		}
+	}
+	if claims, err := sess.claims.List(labels.Everything()); err == nil {
+		compare(KindClaim, asObjects(claims), nil, all)
+	}
+	if ings, err := sess.ingresses.List(labels.Everything()); err == nil {
+		compare(KindIngress, asObjects(ings), nil, all)
+	}
+	if nss, err := sess.nss.List(labels.Everything()); err == nil {
+		compare(KindNamespace, asObjects(nss), nil, all)
 	}
 	return queued
 }

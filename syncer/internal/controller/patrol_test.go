@@ -119,12 +119,42 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 	mirrored := &discoveryv1.EndpointSlice{ObjectMeta: translate.SuperMeta(key, &metav1.ObjectMeta{Namespace: "app", Name: "db", UID: "ep1"})}
 	mirrored.Name, mirrored.Labels[discoveryv1.LabelManagedBy] = "db-x7k2p", "endpointslicemirroring-controller.k8s.io"
 
+	// Services and Endpoints: db has no selector and its Endpoints' copy is missing; web's
+	// Endpoints are each cluster's controller's (the super one's carries web's labels, not
+	// its identity); ext has Endpoints but no Service (copied); stale's tenant Endpoints
+	// are gone.
+	db := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "db", UID: "sv1"}}
+	webSvc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web", UID: "sv2"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}}
+	endpoints := func(name, uid string) *corev1.Endpoints { //nolint:staticcheck // what tenants write for selector-less Services
+		return &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name, UID: types.UID(uid)}} //nolint:staticcheck
+	}
+	dbEps, webEps, extEps := endpoints("db", "ep1"), endpoints("web", "ep2"), endpoints("ext", "ep3")
+	superWebEps := endpoints("web", "sep2")
+	superWebEps.Namespace, superWebEps.Labels = naming.SuperNamespace(key, "app"), translate.SuperService(key, webSvc).Labels
+	// Claims: data's copy is missing. Ingresses: old-ing's tenant Ingress is gone.
+	data := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "data", UID: "pvc1"}}
+	oldIng := &networkingv1.Ingress{ObjectMeta: translate.SuperMeta(key, &metav1.ObjectMeta{Namespace: "app", Name: "old-ing", UID: "in1"})}
+	// Namespaces: app's super namespace is in sync, fresh's is missing, again was made
+	// again (another UID), dropped's tenant namespace is gone.
+	tenantNS := func(name, uid string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(uid)}}
+	}
+	superNS := func(name, uid string) *corev1.Namespace {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: naming.SuperNamespace(key, name)}}
+		naming.Stamp(ns, naming.Identity{Tenant: key, Name: name, UID: uid})
+		return ns
+	}
+
 	s := &Syncer{
 		queue:                fairqueue.New[Key](),
 		superPods:            corelisters.NewPodLister(superPodIndex),
 		superConfigMaps:      corelisters.NewConfigMapLister(indexer(rootCACopy)),
 		superSecrets:         corelisters.NewSecretLister(indexer(dueToken, validToken, orphanToken)),
-		superServices:        corelisters.NewServiceLister(indexer()),
+		superServices:        corelisters.NewServiceLister(indexer(translate.SuperService(key, db), translate.SuperService(key, webSvc))),
+		superEndpoints:       corelisters.NewEndpointsLister(indexer(translate.SuperEndpoints(key, extEps), translate.SuperEndpoints(key, endpoints("stale", "ep4")), superWebEps)),
+		superClaims:          corelisters.NewPersistentVolumeClaimLister(indexer()),
+		superIngresses:       networkinglisters.NewIngressLister(indexer(oldIng)),
+		superNSs:             corelisters.NewNamespaceLister(indexer(superNS("app", "ns1"), superNS("again", "ns-old"), superNS("dropped", "ns4"))),
 		superSlices:          discoverylisters.NewEndpointSliceLister(indexer(translate.SuperEndpointSlice(key, own), superHanded, mirrored)),
 		superNetworkPolicies: networkinglisters.NewNetworkPolicyLister(indexer(superPolicies...)),
 		sessions:             map[string]*session{},
@@ -139,7 +169,11 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 		tokenPods:  tenantPods,
 		configMaps: corelisters.NewConfigMapLister(indexer(cm, rootCA, reservedCM)),
 		secrets:    corelisters.NewSecretLister(indexer()),
-		services:   corelisters.NewServiceLister(indexer()),
+		services:   corelisters.NewServiceLister(indexer(db, webSvc)),
+		endpoints:  corelisters.NewEndpointsLister(indexer(dbEps, webEps, extEps)),
+		claims:     corelisters.NewPersistentVolumeClaimLister(indexer(data)),
+		ingresses:  networkinglisters.NewIngressLister(indexer()),
+		nss:        corelisters.NewNamespaceLister(indexer(tenantNS("app", "ns1"), tenantNS("fresh", "ns2"), tenantNS("again", "ns3"))),
 		slices:     discoverylisters.NewEndpointSliceLister(indexer(own, fresh, ctl, handed)),
 		accounts:   corelisters.NewServiceAccountLister(indexer(builder, runner, ci, idle)),
 		netpols:    networkinglisters.NewNetworkPolicyLister(indexer(allow)),
@@ -150,7 +184,8 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []string{"ConfigMap app/cfg", "EndpointSlice app/fresh", "EndpointSlice app/handed", "NetworkPolicy app/allow", "NetworkPolicy app/old", "Pod app/gone", "Pod app/missing", "Pod app/replaced", "Pod app/stale", "Pod app/stray", "Pod app/unmarked",
+	want := []string{"ConfigMap app/cfg", "EndpointSlice app/fresh", "EndpointSlice app/handed", "Endpoints app/db", "Endpoints app/stale", "Ingress app/old-ing",
+		"Namespace /again", "Namespace /dropped", "Namespace /fresh", "NetworkPolicy app/allow", "NetworkPolicy app/old", "PersistentVolumeClaim app/data", "Pod app/gone", "Pod app/missing", "Pod app/replaced", "Pod app/stale", "Pod app/stray", "Pod app/unmarked",
 		"ServiceAccount app/builder", "ServiceAccount app/gone", "ServiceAccount app/runner"}
 	if n := s.Patrol(); n != len(want) {
 		t.Errorf("Patrol queued %d repairs, want %d", n, len(want))
