@@ -907,11 +907,22 @@ func tokenSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, tenan
 				sources["secret "+src.Secret.Name] = true
 			case src.ConfigMap != nil:
 				sources["configmap "+src.ConfigMap.Name] = true
+			case src.DownwardAPI != nil:
+				for _, item := range src.DownwardAPI.Items {
+					if item.FieldRef != nil {
+						sources["downward "+item.FieldRef.FieldPath] = true
+					}
+				}
 			}
 		}
 	}
 	if !sources["secret vcp-token-builder"] || !sources["configmap vcp-root-ca.crt"] || sources["configmap kube-root-ca.crt"] {
 		t.Errorf("super pod projects %v; want secret vcp-token-builder and configmap vcp-root-ca.crt", sources)
+	}
+	// The namespace file next to the token reads the label holding the tenant namespace
+	// (the super API accepted the path: the pod exists).
+	if !sources["downward metadata.labels['tenancy.vcp.dev/namespace']"] || sources["downward metadata.namespace"] || superPod.Labels["tenancy.vcp.dev/namespace"] != "default" {
+		t.Errorf("super pod projects %v with labels %v; want the namespace file from the label tenancy.vcp.dev/namespace=default", sources, superPod.Labels)
 	}
 	if len(superPod.Spec.ImagePullSecrets) != 1 || superPod.Spec.ImagePullSecrets[0].Name != "regcred" {
 		t.Errorf("super pod image pull secrets %v, want the account's regcred", superPod.Spec.ImagePullSecrets)

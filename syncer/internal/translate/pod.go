@@ -94,7 +94,7 @@ func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation, tenantPoli
 	spec.Tolerations = mergeTolerations(spec.Tolerations, iso)
 	// Priority is resolved again by the super cluster's admission from the class name.
 	spec.Priority = nil
-	rewriteServiceAccount(spec, tenantPod.Namespace)
+	rewriteServiceAccount(spec, tenantPod.Namespace, string(tenantPod.UID))
 	pointAtTenantAPI(spec, iso.API)
 	return superPod
 }
@@ -192,22 +192,26 @@ func mergeTolerations(tenant []corev1.Toleration, iso Isolation) []corev1.Tolera
 // rewriteServiceAccount keeps the pod from running as (or mounting a token of) a super
 // service account, and from seeing the super cluster where it asks about the tenant's:
 //   - a projected service-account token becomes the tenant token Secret the syncer keeps
-//     (TokenSecretName), and the namespace file next to it (downward API
-//     metadata.namespace) that Secret's "namespace" key: the super pod's namespace is
-//     the super namespace;
+//     (TokenSecretName);
 //   - every reference to the tenant's root CA ConfigMap names its copy (RootCAConfigMap);
-//   - environment variables from metadata.namespace or spec.serviceAccountName get the
-//     tenant's values;
+//   - environment variables from metadata.namespace, metadata.uid or
+//     spec.serviceAccountName get the tenant's values;
+//   - downward API files (plain or projected volumes) of metadata.namespace and
+//     metadata.uid read the super pod's identity label and annotation, which hold the
+//     tenant's (the super pod's own are the super namespace and the super UID);
 //   - the super pod runs as the super namespace's default account, which mounts nothing.
 //
 // The pod's image pull secrets stay: the tenant's ServiceAccount admission already put
 // its account's into the pod, and they name Secrets copied down under the same names.
-func rewriteServiceAccount(spec *corev1.PodSpec, tenantNS string) {
+func rewriteServiceAccount(spec *corev1.PodSpec, tenantNS, tenantUID string) {
 	sa := cmp.Or(spec.ServiceAccountName, "default")
 	for i := range spec.Volumes {
 		v := &spec.Volumes[i]
 		if v.ConfigMap != nil {
 			v.ConfigMap.Name = SuperConfigMapName(v.ConfigMap.Name)
+		}
+		if v.DownwardAPI != nil {
+			rewriteDownwardAPI(v.DownwardAPI.Items)
 		}
 		if v.Projected != nil {
 			v.Projected.Sources = rewriteProjection(v.Projected.Sources, sa)
@@ -223,6 +227,8 @@ func rewriteServiceAccount(spec *corev1.PodSpec, tenantNS string) {
 				from.ConfigMapKeyRef.Name = SuperConfigMapName(from.ConfigMapKeyRef.Name)
 			case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.namespace":
 				env[i].Value, env[i].ValueFrom = tenantNS, nil
+			case from.FieldRef != nil && from.FieldRef.FieldPath == "metadata.uid":
+				env[i].Value, env[i].ValueFrom = tenantUID, nil
 			case from.FieldRef != nil && from.FieldRef.FieldPath == "spec.serviceAccountName":
 				env[i].Value, env[i].ValueFrom = sa, nil
 			}
@@ -241,11 +247,9 @@ func rewriteServiceAccount(spec *corev1.PodSpec, tenantNS string) {
 
 // rewriteProjection rewrites the sources of one projected volume (see
 // rewriteServiceAccount). The service-account tokens of a volume become one projection of
-// the token Secret; where the volume has one, its namespace files come from that Secret.
+// the token Secret.
 func rewriteProjection(sources []corev1.VolumeProjection, sa string) []corev1.VolumeProjection {
-	hasToken := slices.ContainsFunc(sources, func(src corev1.VolumeProjection) bool { return src.ServiceAccountToken != nil })
 	var token *corev1.SecretProjection
-	var namespaceFiles []corev1.KeyToPath
 	out := make([]corev1.VolumeProjection, 0, len(sources))
 	for _, src := range sources {
 		switch {
@@ -258,25 +262,34 @@ func rewriteProjection(sources []corev1.VolumeProjection, sa string) []corev1.Vo
 		case src.ConfigMap != nil:
 			src.ConfigMap.Name = SuperConfigMapName(src.ConfigMap.Name)
 			out = append(out, src)
-		case src.DownwardAPI != nil && hasToken:
-			var keep []corev1.DownwardAPIVolumeFile
-			for _, item := range src.DownwardAPI.Items {
-				if item.FieldRef != nil && item.FieldRef.FieldPath == "metadata.namespace" {
-					namespaceFiles = append(namespaceFiles, corev1.KeyToPath{Key: corev1.ServiceAccountNamespaceKey, Path: item.Path, Mode: item.Mode})
-				} else {
-					keep = append(keep, item)
-				}
-			}
-			if len(keep) > 0 {
-				src.DownwardAPI.Items = keep
-				out = append(out, src)
-			}
+		case src.DownwardAPI != nil:
+			rewriteDownwardAPI(src.DownwardAPI.Items)
+			out = append(out, src)
 		default:
 			out = append(out, src)
 		}
 	}
-	if token != nil {
-		token.Items = append(token.Items, namespaceFiles...)
-	}
 	return out
+}
+
+// Downward API paths of the super pod that hold the tenant pod's namespace and UID (its
+// identity, naming.Stamp).
+const (
+	tenantNamespaceField = "metadata.labels['" + naming.LabelNamespace + "']"
+	tenantUIDField       = "metadata.annotations['" + naming.AnnotationUID + "']"
+)
+
+// rewriteDownwardAPI points downward API files of the pod's namespace and UID at the
+// super pod's identity, which holds the tenant pod's.
+func rewriteDownwardAPI(items []corev1.DownwardAPIVolumeFile) {
+	for i := range items {
+		if ref := items[i].FieldRef; ref != nil {
+			switch ref.FieldPath {
+			case "metadata.namespace":
+				ref.FieldPath = tenantNamespaceField
+			case "metadata.uid":
+				ref.FieldPath = tenantUIDField
+			}
+		}
+	}
 }

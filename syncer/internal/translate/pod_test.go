@@ -83,9 +83,12 @@ func TestSuperPod(t *testing.T) {
 		t.Errorf("service account %q automount %v: the super pod must not run as or mount a super account", s.ServiceAccountName, s.AutomountServiceAccountToken)
 	}
 	src := s.Volumes[0].Projected.Sources
-	wantToken := []corev1.KeyToPath{{Key: "token", Path: "token"}, {Key: "namespace", Path: "namespace"}}
-	if len(src) != 2 || src[0].Secret == nil || src[0].Secret.Name != "vcp-token-builder" || !reflect.DeepEqual(src[0].Secret.Items, wantToken) {
-		t.Errorf("token and namespace projections not rewritten to the tenant token Secret: %+v", src)
+	wantToken := []corev1.KeyToPath{{Key: "token", Path: "token"}}
+	if len(src) != 3 || src[0].Secret == nil || src[0].Secret.Name != "vcp-token-builder" || !reflect.DeepEqual(src[0].Secret.Items, wantToken) {
+		t.Errorf("the token projection not rewritten to the tenant token Secret: %+v", src)
+	}
+	if len(src) < 3 || src[2].DownwardAPI == nil || src[2].DownwardAPI.Items[0].FieldRef.FieldPath != "metadata.labels['tenancy.vcp.dev/namespace']" || got.Labels[naming.LabelNamespace] != "shop" {
+		t.Errorf("the namespace file must read the super pod's label of the tenant namespace: %+v, labels %v", src, got.Labels)
 	}
 	if len(src) < 2 || src[1].ConfigMap == nil || src[1].ConfigMap.Name != "vcp-root-ca.crt" || src[1].ConfigMap.Items[0].Key != "ca.crt" {
 		t.Errorf("the CA projection must name the copy of the tenant's CA, vcp-root-ca.crt: %+v", src)
@@ -129,6 +132,7 @@ func TestSuperPodTenantReferences(t *testing.T) {
 		{Name: "NS", ValueFrom: fieldRef("metadata.namespace")},
 		{Name: "SA", ValueFrom: fieldRef("spec.serviceAccountName")},
 		{Name: "POD", ValueFrom: fieldRef("metadata.name")},
+		{Name: "UID", ValueFrom: fieldRef("metadata.uid")},
 		{Name: "CA", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}, Key: "ca.crt"}}},
 		{Name: "OTHER", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}, Key: "k"}}},
 	}
@@ -139,9 +143,13 @@ func TestSuperPodTenantReferences(t *testing.T) {
 	in.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Env: env}}}
 	in.Spec.Volumes = append(in.Spec.Volumes,
 		corev1.Volume{Name: "ca", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}}}},
-		// Without a token in the volume, its downward API stays (and so does the pod name).
+		// Without a token in the volume, the pod's name stays, its namespace and UID
+		// read the super pod's identity.
 		corev1.Volume{Name: "info", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
-			{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{{Path: "name", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}}},
+			{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+				{Path: "name", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}},
+				{Path: "uid", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.uid"}},
+			}}},
 		}}}},
 		// Two tokens in one volume, next to a downward API file that is not the namespace.
 		corev1.Volume{Name: "tokens", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
@@ -152,6 +160,10 @@ func TestSuperPodTenantReferences(t *testing.T) {
 			}}},
 			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "b"}},
 		}}}},
+		corev1.Volume{Name: "plain", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
+			{Path: "ns", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
+			{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
+		}}}},
 	)
 	got := SuperPod("t-000000", in, Isolation{}, nil).Spec
 
@@ -159,8 +171,9 @@ func TestSuperPodTenantReferences(t *testing.T) {
 		{Name: "NS", Value: "shop"},
 		{Name: "SA", Value: "builder"},
 		{Name: "POD", ValueFrom: fieldRef("metadata.name")},
+		{Name: "UID", Value: "uid-1"},
 		{Name: "CA", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "vcp-root-ca.crt"}, Key: "ca.crt"}}},
-		env[4],
+		env[5],
 	}
 	for _, c := range []struct {
 		name    string
@@ -180,15 +193,29 @@ func TestSuperPodTenantReferences(t *testing.T) {
 	if got.Volumes[1].ConfigMap.Name != "vcp-root-ca.crt" {
 		t.Errorf("a ConfigMap volume of the tenant's CA names %q, want vcp-root-ca.crt", got.Volumes[1].ConfigMap.Name)
 	}
-	if info := got.Volumes[2].Projected.Sources; len(info) != 1 || info[0].DownwardAPI == nil || info[0].DownwardAPI.Items[0].Path != "name" {
-		t.Errorf("a projected volume without a token changed: %+v", info)
+	wantInfo := []corev1.DownwardAPIVolumeFile{
+		{Path: "name", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}},
+		{Path: "uid", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['tenancy.vcp.dev/uid']"}},
+	}
+	if info := got.Volumes[2].Projected.Sources; len(info) != 1 || info[0].DownwardAPI == nil || !reflect.DeepEqual(info[0].DownwardAPI.Items, wantInfo) {
+		t.Errorf("a projected volume without a token:\n got %+v\nwant %+v", info, wantInfo)
+	}
+	wantPlain := []corev1.DownwardAPIVolumeFile{
+		{Path: "ns", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['tenancy.vcp.dev/namespace']"}},
+		{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
+	}
+	if plain := got.Volumes[4].DownwardAPI; plain == nil || !reflect.DeepEqual(plain.Items, wantPlain) {
+		t.Errorf("a downward API volume:\n got %+v\nwant %+v", plain, wantPlain)
 	}
 	tokens := got.Volumes[3].Projected.Sources
 	wantTokens := []corev1.VolumeProjection{
 		{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "vcp-token-builder"}, Items: []corev1.KeyToPath{
-			{Key: "token", Path: "a"}, {Key: "token", Path: "b"}, {Key: "namespace", Path: "ns", Mode: ptr.To[int32](0o400)},
+			{Key: "token", Path: "a"}, {Key: "token", Path: "b"},
 		}}},
-		{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}}}},
+		{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+			{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
+			{Path: "ns", Mode: ptr.To[int32](0o400), FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['tenancy.vcp.dev/namespace']"}},
+		}}},
 	}
 	if !reflect.DeepEqual(tokens, wantTokens) {
 		t.Errorf("volume with two tokens:\n got %+v\nwant %+v", tokens, wantTokens)
