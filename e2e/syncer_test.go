@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -686,6 +687,70 @@ func TestSyncer(t *testing.T) {
 		setPaused(t, p, "s2", false)
 		p.waitPhase("s2", tenancyv1alpha1.PhaseRunning, time.Minute)
 		framework.Eventually(t, time.Minute, "s2's super pod back after resume", func(context.Context) (bool, error) {
+			return len(superPods("s2")) == 1, nil
+		})
+	})
+
+	t.Run("a changed kubeconfig restarts the tenant's session, and syncing goes on", func(t *testing.T) {
+		// As when the host renews the tenant's credentials or the tenant moves to another
+		// host: the manager publishes a new kubeconfig. Here the same credentials under
+		// another context name.
+		vc := p.waitPhase("s2", tenancyv1alpha1.PhaseRunning, time.Minute)
+		ref := vc.Status.KubeconfigSecretRef
+		secrets := p.cluster.SuperClient.CoreV1().Secrets(vc.Namespace)
+		restarts := `vcp_syncer_session_restarts_total{tenant="` + keys["s2"] + `"}`
+		before := syncerMetrics(t, p)[restarts]
+		rewrite := func(change func(cfg *clientcmdapi.Config)) {
+			t.Helper()
+			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				secret, err := secrets.Get(ctx, ref.Name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				cfg, err := clientcmd.Load(secret.Data[ref.Key])
+				if err != nil {
+					return err
+				}
+				change(cfg)
+				if secret.Data[ref.Key], err = clientcmd.Write(*cfg); err != nil {
+					return err
+				}
+				_, err = secrets.Update(ctx, secret, metav1.UpdateOptions{})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var original string
+		rewrite(func(cfg *clientcmdapi.Config) {
+			original = cfg.CurrentContext
+			cfg.Contexts["renewed"] = cfg.Contexts[original]
+			delete(cfg.Contexts, original)
+			cfg.CurrentContext = "renewed"
+		})
+		framework.Eventually(t, time.Minute, "s2's session restarted", func(context.Context) (bool, error) {
+			got := syncerMetrics(t, p)[restarts]
+			return got > before, fmt.Errorf("%s = %v, was %v", restarts, got, before)
+		})
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "after-restart", Labels: map[string]string{"app": "after-restart"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}
+		framework.Eventually(t, 30*time.Second, "tenant pod after-restart created", func(ctx context.Context) (bool, error) {
+			_, err := tenants["s2"].CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+			return err == nil || apierrors.IsAlreadyExists(err), err
+		})
+		waitRunning(t, tenants["s2"], "default", "app=after-restart", 1, time.Minute)
+		if n := len(superPods("s2")); n != 2 {
+			t.Errorf("s2 has %d super pods after the restart, want 2 (web's and after-restart)", n)
+		}
+		rewrite(func(cfg *clientcmdapi.Config) {
+			cfg.Contexts[original] = cfg.Contexts["renewed"]
+			delete(cfg.Contexts, "renewed")
+			cfg.CurrentContext = original
+		})
+		if err := tenants["s2"].CoreV1().Pods("default").Delete(ctx, "after-restart", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, time.Minute, "s2's super pod after-restart gone", func(context.Context) (bool, error) {
 			return len(superPods("s2")) == 1, nil
 		})
 	})

@@ -129,7 +129,7 @@ func (c *Cluster) StartPlatform(ctx context.Context) error {
 // StartSyncer starts the syncer (patrolling every 5 s, so a local platform cleans up
 // quickly) and waits until it answers its health probe.
 func (c *Cluster) StartSyncer(ctx context.Context) (*Process, error) {
-	return c.startController(ctx, "syncer", "syncer", "--patrol-interval=5s", "--profiling")
+	return c.startController(ctx, "syncer", "syncer", "--patrol-interval=5s", "--kubeconfig-recheck=5s", "--profiling")
 }
 
 // StartManager starts a vc-manager recorded under name (several may run: they elect a

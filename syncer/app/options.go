@@ -23,6 +23,7 @@ type Options struct {
 	ctrlapp.Options
 	Workers           int
 	PatrolInterval    time.Duration
+	KubeconfigRecheck time.Duration
 	PlatformNamespace string
 	TenantQPS         float64
 	TenantBurst       int
@@ -64,6 +65,7 @@ func newCommand(o *Options) *cobra.Command {
 	cmd.Flags().StringVar(&o.PlatformNamespace, "platform-namespace", "vcp-system", "namespace the platform runs in: tenants' VPC network policies let traffic to and from it (the tenant API servers) through")
 	cmd.Flags().DurationVar(&o.TokenLifetime, "token-lifetime", time.Hour, "lifetime of the tenant service-account tokens minted for tenant pods (renewed at 80% of it)")
 	cmd.Flags().DurationVar(&o.PatrolInterval, "patrol-interval", time.Minute, "how often super namespaces of tenants that no longer exist are looked for and removed")
+	cmd.Flags().DurationVar(&o.KubeconfigRecheck, "kubeconfig-recheck", controller.DefaultKubeconfigRecheck, "how often each running tenant's kubeconfig Secret is read again; a changed one (renewed credentials, another host) restarts the tenant's session")
 	cmd.Flags().IntVar(&o.GCPercent, "gc-percent", DefaultGCPercent, "garbage-collector target (as GOGC): how far the heap may grow past the live caches before a collection, in percent; -1 leaves Go's (or the GOGC environment variable's) alone")
 	return cmd
 }
@@ -92,6 +94,9 @@ func (o *Options) Validate() error {
 	if o.PatrolInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--patrol-interval must be at least 1s, got %s", o.PatrolInterval))
 	}
+	if o.KubeconfigRecheck < time.Second {
+		errs = append(errs, fmt.Errorf("--kubeconfig-recheck must be at least 1s, got %s", o.KubeconfigRecheck))
+	}
 	return errors.Join(errs...)
 }
 
@@ -116,7 +121,7 @@ func (o *Options) Run() error {
 	if err := mgr.Add(&controller.Patroller{VirtualClusters: mgr.GetClient(), Syncer: s, Interval: o.PatrolInterval}); err != nil {
 		return err
 	}
-	if err := (&controller.TenantReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Syncer: s}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.TenantReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Syncer: s, KubeconfigRecheck: o.KubeconfigRecheck}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return mgr.Start(ctrl.SetupSignalHandler())

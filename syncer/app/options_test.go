@@ -19,6 +19,9 @@ func TestValidate(t *testing.T) {
 		{args: []string{"--tenant-qps=0"}, wantErr: "--tenant-qps must be positive, got 0"},
 		{args: []string{"--token-lifetime=5m"}, wantErr: "--token-lifetime must be whole seconds and at least 10m"},
 		{args: []string{"--platform-namespace=Not_A_Name"}, wantErr: `--platform-namespace "Not_A_Name"`},
+		{args: []string{"--kubeconfig-recheck=5s"}},
+		{args: []string{"--kubeconfig-recheck=100ms"}, wantErr: "--kubeconfig-recheck must be at least 1s, got 100ms"},
+		{args: []string{"--patrol-interval=0s"}, wantErr: "--patrol-interval must be at least 1s, got 0s"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			o := &Options{}

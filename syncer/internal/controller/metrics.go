@@ -27,6 +27,10 @@ var (
 		Name: "vcp_syncer_stale_status_writes_total",
 		Help: "Pod status writes into a tenant refused because the syncer's copy of the tenant pod was stale (written again once its cache catches up).",
 	}, []string{"tenant"})
+	sessionRestarts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vcp_syncer_session_restarts_total",
+		Help: "Tenant sessions started again with a new client because the tenant's kubeconfig Secret changed (renewed credentials, another host).",
+	}, []string{"tenant"})
 	podCreateLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "vcp_syncer_pod_create_latency_seconds",
 		Help:    "From the syncer seeing a new tenant pod to its super pod being created.",
@@ -40,7 +44,7 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(queueWait, syncs, throttled, staleStatusWrites, podCreateLatency, podRunningLatency)
+	ctrlmetrics.Registry.MustRegister(queueWait, syncs, throttled, staleStatusWrites, sessionRestarts, podCreateLatency, podRunningLatency)
 }
 
 // queueDepth reports each tenant's queued objects at scrape time.

@@ -439,6 +439,14 @@ func (s *Syncer) EnsureTenant(cfg TenantConfig) error {
 	return nil
 }
 
+// hasSession reports whether the tenant has a session.
+func (s *Syncer) hasSession(key string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.sessions[key]
+	return ok
+}
+
 // RemoveTenant stops a tenant's session (paused or deleted tenants).
 func (s *Syncer) RemoveTenant(key string) {
 	s.mu.Lock()

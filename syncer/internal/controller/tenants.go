@@ -3,6 +3,7 @@ package controller
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"net/netip"
@@ -20,6 +21,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 	"github.com/vcp-dev/vcp/internal/ctrlapp"
@@ -28,21 +30,40 @@ import (
 
 // TenantReconciler keeps one syncer session per running VirtualCluster: it starts one
 // when the tenant is Running with a kubeconfig, updates its isolation and weight when
-// the spec changes, and stops it when the tenant is paused, failing or deleted.
+// the spec changes, starts it again when the kubeconfig changed, and stops it when the
+// tenant is paused, failing or deleted.
 type TenantReconciler struct {
 	// Client reads VirtualClusters through the manager's cache.
 	Client client.Client
 	// Reader reads kubeconfig Secrets directly (the syncer caches no Secrets).
 	Reader client.Reader
 	Syncer *Syncer
+	// KubeconfigRecheck is how often a running tenant's kubeconfig Secret is read again
+	// (Secrets are not watched). Default DefaultKubeconfigRecheck.
+	KubeconfigRecheck time.Duration
 
-	mu   sync.Mutex
-	keys map[types.NamespacedName]string
+	mu       sync.Mutex
+	sessions map[types.NamespacedName]runningSession
+}
+
+// DefaultKubeconfigRecheck is how often running tenants' kubeconfigs are read again: the
+// host renews credentials a month before they expire, and a tenant moved to another
+// host is back within this.
+const DefaultKubeconfigRecheck = 2 * time.Minute
+
+// runningSession is what the reconciler started a tenant's session with.
+type runningSession struct {
+	key string
+	// kubeconfig is the SHA-256 of the kubeconfig the session's client was made from.
+	kubeconfig [sha256.Size]byte
 }
 
 // SetupWithManager registers the reconciler.
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.keys = map[types.NamespacedName]string{}
+	r.sessions = map[types.NamespacedName]runningSession{}
+	if r.KubeconfigRecheck <= 0 {
+		r.KubeconfigRecheck = DefaultKubeconfigRecheck
+	}
 	// Sessions start in parallel: after a restart every tenant's caches fill at once.
 	return ctrl.NewControllerManagedBy(mgr).Named("tenants").For(&tenancyv1alpha1.VirtualCluster{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).Complete(r)
@@ -66,28 +87,59 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, nil
 	}
 	key := vc.TenantKey()
-	tenantClient, api, err := r.tenantClient(ctx, vc)
+	raw, err := r.kubeconfig(ctx, vc)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(raw)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
+	}
+	api, err := tenantAPIFor(ctx, cfg)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
+	}
+	kubeconfig := sha256.Sum256(raw)
+	r.mu.Lock()
+	running, ok := r.sessions[req.NamespacedName]
+	r.mu.Unlock()
+	switch {
+	case ok && running.key != key:
+		r.Syncer.RemoveTenant(running.key) // the VirtualCluster was made again
+	case ok && running.kubeconfig != kubeconfig:
+		// Renewed credentials or another host: a session's client and informers keep
+		// the kubeconfig they were made with, so start the session again. Its informers
+		// list the tenant again and queue everything; the super objects stay.
+		log.FromContext(ctx).Info("tenant kubeconfig changed: restarting the session", "tenant", key)
+		r.Syncer.RemoveTenant(key)
+		sessionRestarts.WithLabelValues(key).Inc()
+	}
 	iso := translate.IsolationFor(vc)
 	iso.API = api
-	if err := r.Syncer.EnsureTenant(TenantConfig{Key: key, Client: tenantClient, Isolation: iso, Weight: int(vc.Spec.Sync.Weight)}); err != nil {
+	tenant := TenantConfig{Key: key, Isolation: iso, Weight: int(vc.Spec.Sync.Weight)}
+	if !r.Syncer.hasSession(key) {
+		cfg.QPS, cfg.Burst = 200, 400
+		cfg.UserAgent = "vcp-syncer"
+		if tenant.Client, err = kubernetes.NewForConfig(ctrlapp.Protobuf(cfg)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("client of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
+		}
+	}
+	if err := r.Syncer.EnsureTenant(tenant); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.mu.Lock()
-	r.keys[req.NamespacedName] = key
+	r.sessions[req.NamespacedName] = runningSession{key: key, kubeconfig: kubeconfig}
 	r.mu.Unlock()
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: r.KubeconfigRecheck}, nil
 }
 
 func (r *TenantReconciler) stop(name types.NamespacedName) {
 	r.mu.Lock()
-	key, ok := r.keys[name]
-	delete(r.keys, name)
+	running, ok := r.sessions[name]
+	delete(r.sessions, name)
 	r.mu.Unlock()
 	if ok {
-		r.Syncer.RemoveTenant(key)
+		r.Syncer.RemoveTenant(running.key)
 	}
 }
 
@@ -105,26 +157,19 @@ func (r *TenantReconciler) deleteSuperPods(ctx context.Context, tenantKey string
 	return nil
 }
 
-// tenantClient returns a client of the tenant's API server, from the kubeconfig the
-// VirtualCluster's status names, and where the tenant's pods reach that server.
-func (r *TenantReconciler) tenantClient(ctx context.Context, vc *tenancyv1alpha1.VirtualCluster) (kubernetes.Interface, translate.TenantAPI, error) {
+// kubeconfig reads the tenant's kubeconfig from the Secret the VirtualCluster's status
+// names.
+func (r *TenantReconciler) kubeconfig(ctx context.Context, vc *tenancyv1alpha1.VirtualCluster) ([]byte, error) {
 	ref := vc.Status.KubeconfigSecretRef
 	secret := &corev1.Secret{}
 	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: vc.Namespace, Name: ref.Name}, secret); err != nil {
-		return nil, translate.TenantAPI{}, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
+		return nil, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
 	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data[ref.Key])
-	if err != nil {
-		return nil, translate.TenantAPI{}, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
+	raw, ok := secret.Data[ref.Key]
+	if !ok {
+		return nil, fmt.Errorf("kubeconfig of tenant %s/%s: Secret %s has no key %q", vc.Namespace, vc.Name, ref.Name, ref.Key)
 	}
-	api, err := tenantAPIFor(ctx, cfg)
-	if err != nil {
-		return nil, translate.TenantAPI{}, fmt.Errorf("kubeconfig of tenant %s/%s: %w", vc.Namespace, vc.Name, err)
-	}
-	cfg.QPS, cfg.Burst = 200, 400
-	cfg.UserAgent = "vcp-syncer"
-	c, err := kubernetes.NewForConfig(ctrlapp.Protobuf(cfg))
-	return c, api, err
+	return raw, nil
 }
 
 // tenantAPIFor says where a tenant's pods reach its API server: where the syncer does,
