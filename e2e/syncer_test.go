@@ -317,7 +317,7 @@ func TestSyncer(t *testing.T) {
 				}
 				ep := got.Endpoints[0]
 				return len(got.Endpoints) == 1 && ep.Addresses[0] == ip && ep.TargetRef.Namespace == got.Namespace && ep.TargetRef.UID == "" &&
-					got.Labels[discoveryv1.LabelServiceName] == "cache" && got.Labels[discoveryv1.LabelManagedBy] == "syncer.tenancy.vcp.dev" && naming.Owns(keys["s1"], got),
+						got.Labels[discoveryv1.LabelServiceName] == "cache" && got.Labels[discoveryv1.LabelManagedBy] == "syncer.tenancy.vcp.dev" && naming.Owns(keys["s1"], got),
 					fmt.Errorf("endpoints %+v, labels %v", got.Endpoints, got.Labels)
 			})
 		}
