@@ -3,6 +3,10 @@ package e2e
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -883,6 +887,22 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	return out
 }
 
+// jwtAudiences reads the aud claim of a JWT (the tenant API's to verify).
+func jwtAudiences(token string) ([]string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("not a JWT: %d parts", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	var claims struct {
+		Aud []string `json:"aud"`
+	}
+	return claims.Aud, json.Unmarshal(payload, &claims)
+}
+
 // inClusterConfig is what rest.InClusterConfig makes in container of pod, given the
 // token and CA the pod mounts: the server from KUBERNETES_SERVICE_HOST/PORT, its name
 // resolved only by the pod's host aliases (a name, so TLS sends it as the server name).
@@ -1064,6 +1084,52 @@ func tokenSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, tenan
 	if user, err := whoAmI(ctx, inCluster, token); err != nil || user != "system:serviceaccount:default:builder" {
 		t.Errorf("the pod's in-cluster client at %s is taken for %q, %v; want system:serviceaccount:default:builder", inCluster.Host, user, err)
 	}
+
+	// A pod asking for a token of another audience (say, for Vault) gets one, minted by
+	// the tenant API for that audience, under a key of its own next to the API's; the
+	// key goes once no pod asks for it.
+	vaultSum := sha256.Sum256([]byte("vault"))
+	vaultKey := "token-" + hex.EncodeToString(vaultSum[:8])
+	vaultPod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "vault-reader"}, Spec: corev1.PodSpec{ServiceAccountName: "builder",
+		Containers: []corev1.Container{{Name: "c", Image: "nginx", VolumeMounts: []corev1.VolumeMount{{Name: "vault", MountPath: "/var/run/vault"}}}},
+		Volumes: []corev1.Volume{{Name: "vault", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", Audience: "vault"}}}}}}}}}
+	if _, err := tenant.CoreV1().Pods("default").Create(ctx, vaultPod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, time.Minute, "super Secret vcp-token-builder with a token for audience vault under "+vaultKey, func(ctx context.Context) (bool, error) {
+		secret, err := superSecrets.Get(ctx, "vcp-token-builder", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		aud, err := jwtAudiences(string(secret.Data[vaultKey]))
+		return err == nil && len(aud) == 1 && aud[0] == "vault" && len(secret.Data["token"]) > 0, fmt.Errorf("audiences %v (%v)", aud, err)
+	})
+	framework.Eventually(t, time.Minute, "super pod vault-reader mounting "+vaultKey, func(ctx context.Context) (bool, error) {
+		got, err := p.cluster.SuperClient.CoreV1().Pods(superNS).Get(ctx, "vault-reader", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, v := range got.Spec.Volumes {
+			if v.Name == "vault" && v.Projected != nil && v.Projected.Sources[0].Secret != nil {
+				items := v.Projected.Sources[0].Secret.Items
+				return len(items) == 1 && items[0].Key == vaultKey && items[0].Path == "token", fmt.Errorf("items %+v", items)
+			}
+		}
+		return false, fmt.Errorf("no projected Secret volume vault: %+v", got.Spec.Volumes)
+	})
+	if err := tenant.CoreV1().Pods("default").Delete(ctx, "vault-reader", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, time.Minute, "super Secret vcp-token-builder without the vault token once no pod asks for it", func(ctx context.Context) (bool, error) {
+		secret, err := superSecrets.Get(ctx, "vcp-token-builder", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		_, has := secret.Data[vaultKey]
+		return !has && len(secret.Data["token"]) > 0, nil
+	})
+	token = validToken("builder", "")
 
 	// Edited by hand, then deleted by hand: a valid token is back each time.
 	tampered, err := superSecrets.Get(ctx, "vcp-token-builder", metav1.GetOptions{})

@@ -28,6 +28,9 @@ func jwt(claims string) string {
 	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + ".c2ln"
 }
 
+// tok is a token Secret's tokens: token, for the tenant API's own audience.
+func tok(token string) map[string]string { return map[string]string{"": token} }
+
 func indexer(objs ...any) cache.Indexer {
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	for _, o := range objs {
@@ -96,9 +99,9 @@ func TestPatrolFindsEveryKindOfDrift(t *testing.T) {
 	}
 	builderPod, runnerPod, ciPod := tokenPod("b", "builder"), tokenPod("r", "runner"), tokenPod("c", "ci")
 	now := time.Now().Unix()
-	dueToken := translate.TokenSecret(key, runner, jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now-3000, now+600)))
-	validToken := translate.TokenSecret(key, ci, jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now, now+3600)))
-	orphanToken := translate.TokenSecret(key, account("gone", "sa5"), jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now, now+3600)))
+	dueToken := translate.TokenSecret(key, runner, tok(jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now-3000, now+600))))
+	validToken := translate.TokenSecret(key, ci, tok(jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now, now+3600))))
+	orphanToken := translate.TokenSecret(key, account("gone", "sa5"), tok(jwt(fmt.Sprintf(`{"iat":%d,"exp":%d}`, now, now+3600))))
 
 	oldCopy := translate.SuperNetworkPolicy(key, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "old", UID: "np2"}}, translate.Isolation{})
 	var superPolicies []any

@@ -165,10 +165,39 @@ func TestSlimTenantObject(t *testing.T) {
 			t.Errorf("%s: volumes %v, status %+v; want only the shared token marker and the phase", tc.name, got.Spec.Volumes, got.Status)
 		}
 	}
+	// A pod with a token of another audience keeps its audiences, which the audience
+	// index reads.
+	vault := pod("node-1")
+	vault.Namespace = "ci"
+	vault.Spec.Volumes = append(vault.Spec.Volumes, corev1.Volume{Name: "vault", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "vault-token", Audience: "vault"}}}}}})
+	obj, _ := slimTenantObject(vault)
+	slimVault := obj.(*corev1.Pod)
+	if got := translate.TokenAudiences(slimVault); !slimPod(slimVault) || !slices.Equal(got, []string{"", "vault"}) {
+		t.Errorf("slim pod with a vault token: audiences %q, want the API's own and vault", got)
+	}
+	pods := indexer(slimVault)
+	if err := pods.AddIndexers(cache.Indexers{tokenAccountIndex: podsByTokenAccount, tokenAudienceIndex: podsByTokenAudience}); err != nil {
+		t.Fatal(err)
+	}
+	sess := &session{tokenPods: pods}
+	if got := sess.tokenAudiences("ci", "builder"); !slices.Equal(got, []string{"", "vault"}) {
+		t.Errorf("tokens of ci/builder are needed for %q, want the API's own and vault", got)
+	}
+	if got := sess.tokenAudiences("ci", "other"); !slices.Equal(got, []string{""}) {
+		t.Errorf("tokens of ci/other are needed for %q, want the API's own only", got)
+	}
+	if err := pods.Delete(slimVault); err != nil {
+		t.Fatal(err)
+	}
+	if got := sess.tokenAudiences("ci", "builder"); !slices.Equal(got, []string{""}) {
+		t.Errorf("after the vault pod went, tokens of ci/builder are needed for %q, want the API's own only", got)
+	}
+
 	// A pod without a token keeps no volume.
 	bare := pod("node-1")
 	bare.Spec.Volumes = []corev1.Volume{data}
-	obj, _ := slimTenantObject(bare)
+	obj, _ = slimTenantObject(bare)
 	if got := obj.(*corev1.Pod); got.Spec.Volumes != nil {
 		t.Errorf("a pod without a token kept volumes %v", got.Spec.Volumes)
 	}

@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -15,8 +17,45 @@ import (
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
-// tokenAccountIndex indexes tenant pods by the service account whose token they mount.
-const tokenAccountIndex = "tokenAccount"
+// tokenAccountIndex indexes tenant pods by the service account whose token they mount;
+// tokenAudienceIndex by that account and each audience other than the tenant API's own
+// their tokens are for ("<namespace>/<account>\x00<audience>"), which few pods have.
+const (
+	tokenAccountIndex  = "tokenAccount"
+	tokenAudienceIndex = "tokenAudience"
+)
+
+func podsByTokenAudience(obj any) ([]string, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return nil, nil
+	}
+	sa, ok := translate.TokenServiceAccount(pod)
+	if !ok {
+		return nil, nil
+	}
+	var values []string
+	for _, audience := range translate.TokenAudiences(pod) {
+		if audience != "" {
+			values = append(values, pod.Namespace+"/"+sa+"\x00"+audience)
+		}
+	}
+	return values, nil
+}
+
+// tokenAudiences returns the audiences the tokens of service account ns/sa are needed
+// for: the tenant API's own ("") and those tenant pods' projections name, sorted.
+func (s *session) tokenAudiences(ns, sa string) []string {
+	audiences := []string{""}
+	prefix := ns + "/" + sa + "\x00"
+	for _, v := range s.tokenPods.ListIndexFuncValues(tokenAudienceIndex) {
+		if audience, ok := strings.CutPrefix(v, prefix); ok {
+			audiences = append(audiences, audience)
+		}
+	}
+	slices.Sort(audiences)
+	return audiences
+}
 
 func podsByTokenAccount(obj any) ([]string, error) {
 	pod, ok := obj.(*corev1.Pod)
@@ -31,9 +70,11 @@ func podsByTokenAccount(obj any) ([]string, error) {
 
 // syncServiceAccountToken keeps the token Secret (translate.TokenSecret) of tenant
 // service account ns/name in the super namespace while the account exists and a tenant
-// pod mounts its token: a token minted by the tenant API (TokenRequest), valid for
-// Syncer.TokenLifetime and replaced after translate.TokenRefreshFraction of it; one made
-// for an earlier account of the name, or edited by hand, is replaced at once. Without
+// pod mounts its token: tokens minted by the tenant API (TokenRequest), one for the API's
+// own audience and one for each other audience the pods' projections name, valid for
+// Syncer.TokenLifetime and replaced after translate.TokenRefreshFraction of it (a
+// projection's own expirationSeconds is not followed); one made for an earlier account
+// of the name, for other audiences, or edited by hand, is replaced at once. Without
 // such a pod the Secret is deleted: the super cluster holds no tenant credentials that
 // nothing runs with. Token values are never logged.
 func (s *Syncer) syncServiceAccountToken(ctx context.Context, sess *session, ns, name string) error {
@@ -68,7 +109,8 @@ func (s *Syncer) syncServiceAccountToken(ctx context.Context, sess *session, ns,
 		// queues the next pass, which creates it.
 		return ignoreGone(secrets.Delete(ctx, secretName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &superSecret.UID}}))
 	}
-	if superSecret != nil && superSecret.Annotations[naming.AnnotationUID] == string(sa.UID) {
+	audiences := sess.tokenAudiences(ns, name)
+	if superSecret != nil && superSecret.Annotations[naming.AnnotationUID] == string(sa.UID) && translate.TokenSecretHolds(superSecret, audiences) {
 		if refreshAt, ok := translate.TokenRefreshAt(superSecret, ns); ok && time.Now().Before(refreshAt) {
 			sess.scheduleRefresh(s.queue, key, refreshAt)
 			return nil
@@ -77,12 +119,19 @@ func (s *Syncer) syncServiceAccountToken(ctx context.Context, sess *session, ns,
 	if err := s.ensureSuperNamespace(ctx, sess, ns); err != nil {
 		return err
 	}
-	request := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(s.TokenLifetime / time.Second))}}
-	minted, err := sess.client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, request, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("mint a token of tenant service account %s/%s: %w", ns, name, err)
+	tokens := make(map[string]string, len(audiences))
+	for _, audience := range audiences {
+		request := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(s.TokenLifetime / time.Second))}}
+		if audience != "" {
+			request.Spec.Audiences = []string{audience}
+		}
+		minted, err := sess.client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, request, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("mint a token of tenant service account %s/%s (audience %q): %w", ns, name, audience, err)
+		}
+		tokens[audience] = minted.Status.Token
 	}
-	want := translate.TokenSecret(sess.key, sa, minted.Status.Token)
+	want := translate.TokenSecret(sess.key, sa, tokens)
 	if superSecret == nil {
 		_, err = secrets.Create(ctx, want, metav1.CreateOptions{})
 	} else {

@@ -66,6 +66,24 @@ func TokenServiceAccount(tenantPod *corev1.Pod) (sa string, ok bool) {
 	return "", false
 }
 
+// TokenAudiences returns the audiences of the service-account tokens the pod projects,
+// sorted and each once: "" stands for the tenant API's own (a projection without one).
+func TokenAudiences(tenantPod *corev1.Pod) []string {
+	var audiences []string
+	for _, v := range tenantPod.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, src := range v.Projected.Sources {
+			if src.ServiceAccountToken != nil {
+				audiences = append(audiences, src.ServiceAccountToken.Audience)
+			}
+		}
+	}
+	slices.Sort(audiences)
+	return slices.Compact(audiences)
+}
+
 // SuperPod returns the super-cluster pod for a tenant pod of the tenant with key
 // tenantKey: same name, in the tenant namespace's super namespace, stamped with its
 // identity, with the tenant's isolation forced and everything that only means something
@@ -258,7 +276,7 @@ func rewriteProjection(sources []corev1.VolumeProjection, sa string) []corev1.Vo
 				token = &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: TokenSecretName(sa)}}
 				out = append(out, corev1.VolumeProjection{Secret: token})
 			}
-			token.Items = append(token.Items, corev1.KeyToPath{Key: corev1.ServiceAccountTokenKey, Path: src.ServiceAccountToken.Path})
+			token.Items = append(token.Items, corev1.KeyToPath{Key: TokenKey(src.ServiceAccountToken.Audience), Path: src.ServiceAccountToken.Path})
 		case src.ConfigMap != nil:
 			src.ConfigMap.Name = SuperConfigMapName(src.ConfigMap.Name)
 			out = append(out, src)

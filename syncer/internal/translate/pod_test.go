@@ -159,6 +159,7 @@ func TestSuperPodTenantReferences(t *testing.T) {
 				{Path: "ns", Mode: ptr.To[int32](0o400), FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
 			}}},
 			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "b"}},
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "vault", Audience: "vault"}},
 		}}}},
 		corev1.Volume{Name: "plain", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
 			{Path: "ns", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
@@ -210,7 +211,7 @@ func TestSuperPodTenantReferences(t *testing.T) {
 	tokens := got.Volumes[3].Projected.Sources
 	wantTokens := []corev1.VolumeProjection{
 		{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "vcp-token-builder"}, Items: []corev1.KeyToPath{
-			{Key: "token", Path: "a"}, {Key: "token", Path: "b"},
+			{Key: "token", Path: "a"}, {Key: "token", Path: "b"}, {Key: TokenKey("vault"), Path: "vault"},
 		}}},
 		{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
 			{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
@@ -219,6 +220,9 @@ func TestSuperPodTenantReferences(t *testing.T) {
 	}
 	if !reflect.DeepEqual(tokens, wantTokens) {
 		t.Errorf("volume with two tokens:\n got %+v\nwant %+v", tokens, wantTokens)
+	}
+	if got := TokenAudiences(in); !reflect.DeepEqual(got, []string{"", "vault"}) {
+		t.Errorf("TokenAudiences = %q, want the API's own and vault", got)
 	}
 	if sa, ok := TokenServiceAccount(in); !ok || sa != "builder" {
 		t.Errorf("TokenServiceAccount = %q, %v; want builder", sa, ok)

@@ -71,7 +71,12 @@ const EndpointSliceManager = "syncer.tenancy.vcp.dev"
 // (endpointslice-controller.k8s.io from a Service's selector, and
 // endpointslicemirroring-controller.k8s.io from the Endpoints the syncer already copies):
 // each cluster's own controllers make those from the same pods and Endpoints.
+// The tenant API server's own Service, default/kubernetes, is never copied (nor are its
+// slices).
 func EndpointSliceCopied(slice *discoveryv1.EndpointSlice) bool {
+	if slice.Namespace == metav1.NamespaceDefault && slice.Labels[discoveryv1.LabelServiceName] == "kubernetes" {
+		return false
+	}
 	switch slice.Labels[discoveryv1.LabelManagedBy] {
 	case "endpointslice-controller.k8s.io", "endpointslicemirroring-controller.k8s.io":
 		return false

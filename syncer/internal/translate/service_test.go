@@ -13,6 +13,9 @@ import (
 )
 
 func TestEndpointSliceCopied(t *testing.T) {
+	if EndpointSliceCopied(&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}}}) {
+		t.Error("a slice of the tenant API's own Service default/kubernetes is copied")
+	}
 	for _, tc := range []struct {
 		managedBy string
 		want      bool

@@ -2,11 +2,15 @@ package translate
 
 import (
 	"encoding/base64"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
@@ -20,7 +24,7 @@ func jwt(claims string) string {
 func TestTokenSecret(t *testing.T) {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "builder", UID: "sa-uid"}}
 	token := jwt(`{"iat":1000,"exp":4600,"sub":"system:serviceaccount:shop:builder"}`)
-	secret := TokenSecret("t-000000", sa, token)
+	secret := TokenSecret("t-000000", sa, map[string]string{"": token})
 	if secret.Name != "vcp-token-builder" || secret.Namespace != naming.SuperNamespace("t-000000", "shop") || secret.Type != corev1.SecretTypeOpaque {
 		t.Errorf("token Secret %s/%s of type %s", secret.Namespace, secret.Name, secret.Type)
 	}
@@ -55,12 +59,64 @@ func TestTokenSecret(t *testing.T) {
 		}
 	}
 	for _, claims := range []string{`{"iat":1000}`, `{"iat":5000,"exp":4000}`, `not json`, `{"iat":"x","exp":2}`} {
-		s := TokenSecret("t-000000", sa, jwt(claims))
+		s := TokenSecret("t-000000", sa, map[string]string{"": jwt(claims)})
 		if _, ok := TokenRefreshAt(s, "shop"); ok {
 			t.Errorf("claims %s: a token without a valid lifetime is taken as valid", claims)
 		}
 	}
-	if _, ok := TokenRefreshAt(TokenSecret("t-000000", sa, "opaque-not-a-jwt"), "shop"); ok {
+	if _, ok := TokenRefreshAt(TokenSecret("t-000000", sa, map[string]string{"": "opaque-not-a-jwt"}), "shop"); ok {
 		t.Error("a token that is not a JWT is taken as valid")
+	}
+	if _, ok := TokenRefreshAt(TokenSecret("t-000000", sa, nil), "shop"); ok {
+		t.Error("a Secret without a token is taken as valid")
+	}
+}
+
+func TestTokenSecretAudiences(t *testing.T) {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "builder", UID: "sa-uid"}}
+	own, vault := jwt(`{"iat":1000,"exp":4600}`), jwt(`{"iat":1000,"exp":2800,"aud":["vault"]}`)
+	secret := TokenSecret("t-000000", sa, map[string]string{"": own, "vault": vault})
+	if string(secret.Data["token"]) != own || string(secret.Data[TokenKey("vault")]) != vault || len(secret.Data) != 3 {
+		t.Errorf("data keys %v: want token, %s and namespace", slices.Sorted(maps.Keys(secret.Data)), TokenKey("vault"))
+	}
+	// The earliest token due decides: vault's lives 30 minutes.
+	if at, ok := TokenRefreshAt(secret, "shop"); !ok || !at.Equal(time.Unix(1000+1440, 0)) {
+		t.Errorf("TokenRefreshAt = %v, %v; want %v", at, ok, time.Unix(1000+1440, 0))
+	}
+	for _, tc := range []struct {
+		audiences []string
+		want      bool
+	}{
+		{[]string{"", "vault"}, true},
+		{[]string{"vault", "", "vault"}, true},
+		{[]string{""}, false},
+		{[]string{"", "vault", "sts.example.com"}, false},
+	} {
+		if got := TokenSecretHolds(secret, tc.audiences); got != tc.want {
+			t.Errorf("TokenSecretHolds(%q) = %v, want %v", tc.audiences, got, tc.want)
+		}
+	}
+	edited := secret.DeepCopy()
+	edited.Data[TokenKey("vault")] = []byte(jwt(`{"iat":1000,"exp":999999}`))
+	if _, ok := TokenRefreshAt(edited, "shop"); ok {
+		t.Error("a Secret whose second token was edited by hand is taken as valid")
+	}
+	// Keys are valid Secret keys, distinct per audience and stable.
+	seen := map[string]string{}
+	for _, audience := range []string{"", "vault", "https://sts.example.com", "a b/c", strings.Repeat("x", 500)} {
+		k := TokenKey(audience)
+		if errs := validation.IsConfigMapKey(k); len(errs) > 0 {
+			t.Errorf("TokenKey(%q) = %q: %v", audience, k, errs)
+		}
+		if other, ok := seen[k]; ok {
+			t.Errorf("audiences %q and %q share the key %q", audience, other, k)
+		}
+		if TokenKey(audience) != k {
+			t.Errorf("TokenKey(%q) is not stable", audience)
+		}
+		seen[k] = audience
+	}
+	if TokenKey("") != "token" {
+		t.Errorf("the tenant API's own audience is under %q, want token", TokenKey(""))
 	}
 }
