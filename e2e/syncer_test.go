@@ -29,7 +29,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -704,36 +703,42 @@ func TestSyncer(t *testing.T) {
 		secrets := p.cluster.SuperClient.CoreV1().Secrets(vc.Namespace)
 		restarts := `vcp_syncer_session_restarts_total{tenant="` + keys["s2"] + `"}`
 		before := syncerMetrics(t, p)[restarts]
-		rewrite := func(change func(cfg *clientcmdapi.Config)) {
-			t.Helper()
-			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		// rename sets the kubeconfig's context name to to (from whatever it is).
+		rename := func(to string) error {
+			return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 				secret, err := secrets.Get(ctx, ref.Name, metav1.GetOptions{})
 				if err != nil {
 					return err
 				}
 				cfg, err := clientcmd.Load(secret.Data[ref.Key])
-				if err != nil {
+				if err != nil || cfg.CurrentContext == to {
 					return err
 				}
-				change(cfg)
+				cfg.Contexts[to] = cfg.Contexts[cfg.CurrentContext]
+				delete(cfg.Contexts, cfg.CurrentContext)
+				cfg.CurrentContext = to
 				if secret.Data[ref.Key], err = clientcmd.Write(*cfg); err != nil {
 					return err
 				}
 				_, err = secrets.Update(ctx, secret, metav1.UpdateOptions{})
 				return err
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
 		}
-		var original string
-		rewrite(func(cfg *clientcmdapi.Config) {
-			original = cfg.CurrentContext
-			cfg.Contexts["renewed"] = cfg.Contexts[original]
-			delete(cfg.Contexts, original)
-			cfg.CurrentContext = "renewed"
-		})
+		published, err := secrets.Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		original, err := clientcmd.Load(published.Data[ref.Key])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The manager publishes its kubeconfig again whenever it reconciles the tenant (it
+		// did a lot just now, resuming it), possibly before the syncer read the renamed
+		// one: rename again until the syncer has seen it.
 		framework.Eventually(t, time.Minute, "s2's session restarted", func(context.Context) (bool, error) {
+			if err := rename("renewed"); err != nil {
+				return false, err
+			}
 			got := syncerMetrics(t, p)[restarts]
 			return got > before, fmt.Errorf("%s = %v, was %v", restarts, got, before)
 		})
@@ -746,11 +751,9 @@ func TestSyncer(t *testing.T) {
 		if n := len(superPods("s2")); n != 2 {
 			t.Errorf("s2 has %d super pods after the restart, want 2 (web's and after-restart)", n)
 		}
-		rewrite(func(cfg *clientcmdapi.Config) {
-			cfg.Contexts[original] = cfg.Contexts["renewed"]
-			delete(cfg.Contexts, "renewed")
-			cfg.CurrentContext = original
-		})
+		if err := rename(original.CurrentContext); err != nil {
+			t.Fatal(err)
+		}
 		if err := tenants["s2"].CoreV1().Pods("default").Delete(ctx, "after-restart", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
