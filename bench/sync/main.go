@@ -6,7 +6,9 @@
 //     in the tenants, against the same number created directly in the super cluster
 //     (-tenants namespaces) until all are Running there.
 //   - P4: at light load, one pod at a time: tenant pod created → super pod seen by a watch,
-//     against super pod created → seen by the same watch.
+//     against super pod created → seen by the same watch; twice: from the create call's
+//     start (the tenant API's own write counts) and from its return (the pod exists: the
+//     issue's "tenant pod created → super pod created", the watch's delay cancelling).
 //   - P5: fairness: -greedy tenants create -greedy-pods pods each at once while -quiet
 //     tenants create -quiet-pods one after another; the quiet pods' latency (as P4).
 //   - P6: the syncer's RSS and heap per synced pod after P3.
@@ -287,6 +289,22 @@ func (r results) print(o options) {
 		v, base := stats.Percentile(r.lightVCP, p), stats.Percentile(r.lightBase, p)
 		target := map[int]string{50: "≤ 5 ms added", 99: "≤ 25 ms added"}[p]
 		fmt.Printf("| P4 light load p%d: tenant create → super pod seen (n=%d) | %s | %s (super create → seen) | +%s | %s |\n", p, len(r.lightVCP), ms(v), ms(base), ms(v-base), target)
+	}
+	// The wording, tenant pod created → super pod created: from the create call's
+	// return (the pod exists) to the super pod seen, next to the same for a pod created
+	// directly (super create returned → seen: the watch's own delay, which cancels).
+	afterCreated := func(seen, calls []time.Duration) []time.Duration {
+		out := make([]time.Duration, len(seen))
+		for i := range seen {
+			out[i] = seen[i] - calls[i]
+		}
+		return out
+	}
+	created, createdBase := afterCreated(r.lightVCP, r.lightCalls), afterCreated(r.lightBase, r.lightBaseCalls)
+	for _, p := range []int{50, 99} {
+		v, base := stats.Percentile(created, p), stats.Percentile(createdBase, p)
+		target := map[int]string{50: "≤ 5 ms added", 99: "≤ 25 ms added"}[p]
+		fmt.Printf("| P4 light load p%d: tenant pod created (create returned) → super pod seen | %s | %s (super create returned → seen) | +%s | %s |\n", p, ms(v), ms(base), ms(v-base), target)
 	}
 	fmt.Printf("| P4 of which the create call, p50 | %s (tenant API) | %s (super API) | +%s | |\n",
 		ms(stats.Percentile(r.lightCalls, 50)), ms(stats.Percentile(r.lightBaseCalls, 50)), ms(stats.Percentile(r.lightCalls, 50)-stats.Percentile(r.lightBaseCalls, 50)))
