@@ -387,3 +387,37 @@ func TestWorkersOfBothKindsServeEverything(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGetLightScan is the lane's worst case: one light tenant (three items queued,
+// so it stays in the round) behind n greedy ones (eight each), served over and over. Each
+// GetLight scans the round from after the light tenant, through every greedy tenant, back
+// to it, under the queue's lock.
+func BenchmarkGetLightScan(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprintf("greedy=%d", n), func(b *testing.B) {
+			q := New[int]()
+			for i := range n {
+				for item := range 9 {
+					q.Add(fmt.Sprintf("greedy-%d", i), item)
+				}
+			}
+			for item := range 4 {
+				q.Add("light", item)
+			}
+			// One Get per tenant serves its fresh turn and moves it into the round.
+			for range n + 1 {
+				name, item, _ := q.Get()
+				q.Done(name, item)
+			}
+			b.ResetTimer()
+			for range b.N {
+				name, item, _ := q.GetLight()
+				if name != "light" {
+					b.Fatalf("the lane served %s", name)
+				}
+				q.Done(name, item)
+				q.Add(name, item)
+			}
+		})
+	}
+}
