@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	discoveryclient "k8s.io/client-go/kubernetes/typed/discovery/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
@@ -290,6 +291,26 @@ func TestSyncer(t *testing.T) {
 			got, err := p.cluster.SuperClient.CoreV1().Endpoints(naming.SuperNamespace(keys["s1"], "default")).Get(ctx, "db", metav1.GetOptions{}) //nolint:staticcheck
 			return err == nil && len(got.Subsets) == 1 && got.Subsets[0].Addresses[0].IP == "192.0.2.10" && naming.Owns(keys["s1"], got), err
 		})
+		// Once db has a selector its Endpoints are each cluster's controller's: the copy goes.
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			got, err := tenants["s1"].CoreV1().Services("default").Get(ctx, "db", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			got.Spec.Selector = map[string]string{"app": "db"}
+			_, err = tenants["s1"].CoreV1().Services("default").Update(ctx, got, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		framework.Eventually(t, 30*time.Second, "super Endpoints db no longer the tenant's copy", func(ctx context.Context) (bool, error) {
+			got, err := p.cluster.SuperClient.CoreV1().Endpoints(naming.SuperNamespace(keys["s1"], "default")).Get(ctx, "db", metav1.GetOptions{}) //nolint:staticcheck
+			if apierrors.IsNotFound(err) {
+				return true, nil
+			}
+			return err == nil && got.Annotations[naming.AnnotationUID] == "", fmt.Errorf("annotations %v (%v)", got.GetAnnotations(), err)
+		})
 
 		// An EndpointSlice the tenant keeps itself is copied down (its pod references
 		// pointing at the super pods), kept in line with the tenant's, restored when
@@ -324,32 +345,26 @@ func TestSyncer(t *testing.T) {
 					fmt.Errorf("endpoints %+v, labels %v", got.Endpoints, got.Labels)
 			})
 		}
+		// edit changes slice cache-1 through c, retrying on conflict.
+		edit := func(c discoveryclient.EndpointSliceInterface, change func(*discoveryv1.EndpointSlice)) {
+			t.Helper()
+			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				got, err := c.Get(ctx, "cache-1", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				change(got)
+				_, err = c.Update(ctx, got, metav1.UpdateOptions{})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 		superSliceWith("with 192.0.2.20", "192.0.2.20")
-		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			got, err := tenantSlices.Get(ctx, "cache-1", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			got.Endpoints[0].Addresses = []string{"192.0.2.21"}
-			_, err = tenantSlices.Update(ctx, got, metav1.UpdateOptions{})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		edit(tenantSlices, func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Addresses = []string{"192.0.2.21"} })
 		superSliceWith("with the tenant's new address 192.0.2.21", "192.0.2.21")
-		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			got, err := superSlices.Get(ctx, "cache-1", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			got.Endpoints[0].Addresses = []string{"198.51.100.1"}
-			_, err = superSlices.Update(ctx, got, metav1.UpdateOptions{})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		edit(superSlices, func(s *discoveryv1.EndpointSlice) { s.Endpoints[0].Addresses = []string{"198.51.100.1"} })
 		superSliceWith("with 192.0.2.21 again after an edit by hand", "192.0.2.21")
 		framework.Eventually(t, 30*time.Second, "tenant db's mirrored EndpointSlice", func(ctx context.Context) (bool, error) {
 			mirrored, err := tenantSlices.List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=db"})
@@ -362,18 +377,9 @@ func TestSyncer(t *testing.T) {
 		if len(copies.Items) != 1 {
 			t.Errorf("the syncer made %d super EndpointSlices, want 1 (cache-1; not the tenant's mirrored ones)", len(copies.Items))
 		}
-		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			got, err := tenantSlices.Get(ctx, "cache-1", metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			got.Labels[discoveryv1.LabelManagedBy] = "endpointslice-controller.k8s.io"
-			_, err = tenantSlices.Update(ctx, got, metav1.UpdateOptions{})
-			return err
+		edit(tenantSlices, func(s *discoveryv1.EndpointSlice) {
+			s.Labels[discoveryv1.LabelManagedBy] = "endpointslice-controller.k8s.io"
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		framework.Eventually(t, 30*time.Second, "super EndpointSlice cache-1 gone once an endpoint controller's", func(ctx context.Context) (bool, error) {
 			_, err := superSlices.Get(ctx, "cache-1", metav1.GetOptions{})
 			return apierrors.IsNotFound(err), err

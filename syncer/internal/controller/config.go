@@ -8,7 +8,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vcp-dev/vcp/syncer/internal/translate"
 	"github.com/vcp-dev/vcp/syncer/naming"
@@ -83,17 +82,11 @@ func (s *Syncer) syncSecret(ctx context.Context, sess *session, ns, name string)
 // Service with a selector each cluster's endpoints controller keeps its own, from the
 // same pods (tenant pods carry their super pods' IPs), and the syncer leaves both alone.
 func (s *Syncer) syncEndpoints(ctx context.Context, sess *session, ns, name string) error {
-	if ns == metav1.NamespaceDefault && name == "kubernetes" {
-		return nil // the tenant API server's own
-	}
-	if tenantSvc, err := sess.services.Services(ns).Get(name); err == nil && len(tenantSvc.Spec.Selector) > 0 {
-		return nil
-	} else if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
 	return syncCopy(ctx, s, sess, copied[*corev1.Endpoints]{
 		kind:      "Endpoints",
 		tenantGet: func(ns, name string) (*corev1.Endpoints, error) { return sess.endpoints.Endpoints(ns).Get(name) },
+		// A copy made while the Service had no selector goes once it has one.
+		skip: func(eps *corev1.Endpoints) bool { return !sess.endpointsCopied(eps.Namespace, eps.Name) },
 		superGet: func(ns, name string) (*corev1.Endpoints, error) {
 			superEps, err := s.superEndpoints.Endpoints(ns).Get(name)
 			if err == nil && superEps.Annotations[naming.AnnotationUID] == "" {
@@ -149,6 +142,17 @@ func (s *Syncer) syncEndpointSlice(ctx context.Context, sess *session, ns, name 
 			return updated
 		},
 	}, ns, name)
+}
+
+// endpointsCopied reports whether the tenant's Endpoints ns/name are copied down: those of
+// a Service without a selector (or of no Service), which the tenant keeps by hand; never
+// the tenant API server's own.
+func (sess *session) endpointsCopied(ns, name string) bool {
+	if translate.TenantAPIService(ns, name) {
+		return false
+	}
+	svc, err := sess.services.Services(ns).Get(name)
+	return err != nil || len(svc.Spec.Selector) == 0
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }

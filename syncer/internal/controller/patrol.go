@@ -296,18 +296,11 @@ func (s *Syncer) patrolTenant(sess *session, superObjs map[Kind]map[string]map[K
 	}
 	if svcs, err := sess.services.List(labels.Everything()); err == nil {
 		compare(KindService, asObjects(svcs), nil, func(i int) bool {
-			return svcs[i].Namespace != metav1.NamespaceDefault || svcs[i].Name != "kubernetes"
+			return !translate.TenantAPIService(svcs[i].Namespace, svcs[i].Name)
 		})
-		// Endpoints are copied for Services without a selector (syncEndpoints).
-		if eps, err := sess.endpoints.List(labels.Everything()); err == nil {
-			compare(KindEndpoints, asObjects(eps), nil, func(i int) bool {
-				if eps[i].Namespace == metav1.NamespaceDefault && eps[i].Name == "kubernetes" {
-					return false
-				}
-				svc, err := sess.services.Services(eps[i].Namespace).Get(eps[i].Name)
-				return err != nil || len(svc.Spec.Selector) == 0
-			})
-		}
+	}
+	if eps, err := sess.endpoints.List(labels.Everything()); err == nil {
+		compare(KindEndpoints, asObjects(eps), nil, func(i int) bool { return sess.endpointsCopied(eps[i].Namespace, eps[i].Name) })
 	}
 	if claims, err := sess.claims.List(labels.Everything()); err == nil {
 		compare(KindClaim, asObjects(claims), nil, all)

@@ -18,8 +18,8 @@ import (
 // cluster IP and load-balancer status match the super copy's, so that the IPs tenant
 // pods see in DNS and environment variables are the ones the super cluster routes.
 func (s *Syncer) syncService(ctx context.Context, sess *session, ns, name string) error {
-	if ns == metav1.NamespaceDefault && name == "kubernetes" {
-		return nil // the tenant API server's own Service
+	if translate.TenantAPIService(ns, name) {
+		return nil
 	}
 	superNS := naming.SuperNamespace(sess.key, ns)
 	tenantSvc, superSvc, err := lookupPair(sess.key, "Service", sess.services.Services(ns).Get, s.superServices.Services(superNS).Get, name)

@@ -62,6 +62,13 @@ func SuperEndpoints(tenantKey string, tenantEps *corev1.Endpoints) *corev1.Endpo
 	}
 }
 
+// TenantAPIService reports whether tenant Service ns/name is the tenant API server's own,
+// default/kubernetes, which is never copied down (nor are its Endpoints and slices): the
+// super namespace's pods reach the tenant API through the environment SuperPod sets.
+func TenantAPIService(ns, name string) bool {
+	return ns == metav1.NamespaceDefault && name == "kubernetes"
+}
+
 // EndpointSliceManager is the endpointslice.kubernetes.io/managed-by label of the super
 // copies of tenants' EndpointSlices.
 const EndpointSliceManager = "syncer.tenancy.vcp.dev"
@@ -74,7 +81,7 @@ const EndpointSliceManager = "syncer.tenancy.vcp.dev"
 // The tenant API server's own Service, default/kubernetes, is never copied (nor are its
 // slices).
 func EndpointSliceCopied(slice *discoveryv1.EndpointSlice) bool {
-	if slice.Namespace == metav1.NamespaceDefault && slice.Labels[discoveryv1.LabelServiceName] == "kubernetes" {
+	if TenantAPIService(slice.Namespace, slice.Labels[discoveryv1.LabelServiceName]) {
 		return false
 	}
 	switch slice.Labels[discoveryv1.LabelManagedBy] {
