@@ -27,6 +27,11 @@ import (
 )
 
 // Queue hands out (tenant, item) pairs fairly across tenants.
+//
+// Every operation but RemoveTenant costs the same however many tenants there are: the
+// round is a circular list, and the tenants in it that GetLight may serve are kept in a
+// list of their own as their queues cross LightItems (entries that stopped being light
+// are dropped when reached, each once).
 type Queue[T comparable] struct {
 	mu   sync.Mutex
 	cond *sync.Cond
@@ -35,16 +40,17 @@ type Queue[T comparable] struct {
 
 	tenants map[string]*tenantQueue[T]
 	// fresh are the tenants whose queue was empty when an item came, in order: each is
-	// served one turn before the ring, freshCredit is what fresh[0] has left of it.
+	// served one turn before the round, freshCredit is what fresh[0] has left of it.
 	fresh       []string
 	freshCredit int
-	// ring is the round-robin order of the other tenants with queued items.
-	ring []string
-	// next is the ring position served next; credit is what that tenant has left this round.
-	next   int
+	// cur is the tenant of the round served next (nil: the round is empty); credit is
+	// what it has left this round. A tenant joins the round just before cur: last.
+	cur    *tenantQueue[T]
 	credit int
-	// lightNext is the ring position GetLight looks at first (a round-robin of its own).
-	lightNext int
+	// light are the tenants in the round GetLight serves, in its own round-robin order:
+	// each one with 1..LightItems queued is in it once (inLight), and an entry whose
+	// tenant left the round or grew past LightItems is dropped when it comes first.
+	light []*tenantQueue[T]
 
 	shuttingDown bool
 
@@ -58,13 +64,21 @@ type Queue[T comparable] struct {
 const LightItems = 4
 
 type tenantQueue[T comparable] struct {
+	name       string
 	weight     int
 	items      []T
 	queued     map[T]time.Time
 	processing map[T]bool
 	dirty      map[T]bool
-	// active: in fresh or in the ring.
+	// active: in fresh or in the round.
 	active bool
+	// inRing: in the round, between prev and next.
+	inRing     bool
+	prev, next *tenantQueue[T]
+	// inLight: has its one entry in Queue.light.
+	inLight bool
+	// removed by RemoveTenant: entries in Queue.light left for it are dropped.
+	removed bool
 }
 
 // New returns an empty queue.
@@ -77,7 +91,7 @@ func New[T comparable]() *Queue[T] {
 func (q *Queue[T]) tenant(name string) *tenantQueue[T] {
 	t, ok := q.tenants[name]
 	if !ok {
-		t = &tenantQueue[T]{weight: 1, queued: map[T]time.Time{}, processing: map[T]bool{}, dirty: map[T]bool{}}
+		t = &tenantQueue[T]{name: name, weight: 1, queued: map[T]time.Time{}, processing: map[T]bool{}, dirty: map[T]bool{}}
 		q.tenants[name] = t
 	}
 	return t
@@ -103,10 +117,10 @@ func (q *Queue[T]) Add(tenant string, item T) {
 		t.dirty[item] = true
 		return
 	}
-	q.enqueue(tenant, t, item)
+	q.enqueue(t, item)
 }
 
-func (q *Queue[T]) enqueue(name string, t *tenantQueue[T], item T) {
+func (q *Queue[T]) enqueue(t *tenantQueue[T], item T) {
 	if _, ok := t.queued[item]; ok {
 		return
 	}
@@ -114,11 +128,10 @@ func (q *Queue[T]) enqueue(name string, t *tenantQueue[T], item T) {
 	t.items = append(t.items, item)
 	if !t.active {
 		t.active = true
-		q.fresh = append(q.fresh, name)
-	}
-	if len(t.items) <= LightItems {
+		q.fresh = append(q.fresh, t.name)
 		q.lightCond.Signal()
 	}
+	q.noteLight(t)
 	q.cond.Signal()
 }
 
@@ -136,53 +149,87 @@ func (q *Queue[T]) AddAfter(tenant string, item T, d time.Duration) {
 func (q *Queue[T]) Get() (tenant string, item T, shutdown bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.ring) == 0 && len(q.fresh) == 0 && !q.shuttingDown {
+	for q.cur == nil && len(q.fresh) == 0 && !q.shuttingDown {
 		q.cond.Wait()
 	}
 	if len(q.fresh) > 0 {
 		name, item := q.popFresh()
 		return name, item, false
 	}
-	if len(q.ring) == 0 {
+	if q.cur == nil {
 		var zero T
 		return "", zero, true
 	}
-	if q.next >= len(q.ring) {
-		q.next, q.credit = 0, 0
-	}
-	name := q.ring[q.next]
-	t := q.tenants[name]
+	t := q.cur
 	if q.credit == 0 {
 		q.credit = t.weight
 	}
-	item = q.pop(name, t)
+	item = q.pop(t)
 	q.credit--
 	switch {
 	case len(t.items) == 0:
-		// Out of the ring until it has work again; the next tenant moves into this slot.
+		// Out of the round until it has work again; the next tenant is served next.
 		t.active = false
-		q.removeFromRing(q.next)
+		q.leaveRing(t)
 	case q.credit == 0:
-		q.next++
+		q.cur = t.next
 	}
-	if len(t.items) == LightItems {
-		q.lightCond.Signal()
-	}
-	return name, item, false
+	q.noteLight(t)
+	return t.name, item, false
 }
 
-// removeFromRing takes ring[i] out of the ring; the tenant after it moves into its slot.
-func (q *Queue[T]) removeFromRing(i int) {
-	q.ring = append(q.ring[:i], q.ring[i+1:]...)
+// joinRing puts t last in the round: just before the tenant served next.
+func (q *Queue[T]) joinRing(t *tenantQueue[T]) {
+	t.inRing = true
+	if q.cur == nil {
+		t.prev, t.next = t, t
+		q.cur, q.credit = t, 0
+		return
+	}
+	t.prev, t.next = q.cur.prev, q.cur
+	t.prev.next, q.cur.prev = t, t
+}
+
+// leaveRing takes t out of the round; if it was to be served next, the tenant after it is.
+func (q *Queue[T]) leaveRing(t *tenantQueue[T]) {
 	switch {
-	case i < q.next:
-		q.next--
-	case i == q.next:
-		q.credit = 0
+	case t.next == t:
+		q.cur, q.credit = nil, 0
+	case q.cur == t:
+		q.cur, q.credit = t.next, 0
 	}
-	if i < q.lightNext {
-		q.lightNext--
+	t.prev.next, t.next.prev = t.next, t.prev
+	t.prev, t.next, t.inRing = nil, nil, false
+}
+
+// isLight: t is in the round with 1..LightItems queued, work for GetLight.
+func isLight[T comparable](t *tenantQueue[T]) bool {
+	return t.inRing && !t.removed && len(t.items) > 0 && len(t.items) <= LightItems
+}
+
+// noteLight gives t an entry in the lane's list once it is light and has none.
+func (q *Queue[T]) noteLight(t *tenantQueue[T]) {
+	if t.inLight || !isLight(t) {
+		return
 	}
+	t.inLight = true
+	q.light = append(q.light, t)
+	q.lightCond.Signal()
+}
+
+// firstLight drops the entries at the head of the lane's list whose tenants are no
+// longer light and returns the first that is, or nil.
+func (q *Queue[T]) firstLight() *tenantQueue[T] {
+	for len(q.light) > 0 {
+		t := q.light[0]
+		if isLight(t) {
+			return t
+		}
+		t.inLight = false
+		q.light[0] = nil
+		q.light = q.light[1:]
+	}
+	return nil
 }
 
 // GetLight is Get for the tenants that ask for little (see the package's doc) only:
@@ -205,49 +252,37 @@ func (q *Queue[T]) GetLight() (tenant string, item T, shutdown bool) {
 	}
 }
 
-// takeLight serves a fresh tenant or a light one in the ring, if any.
+// takeLight serves a fresh tenant or a light one in the round, if any; the light one
+// goes to the back of the lane's list.
 func (q *Queue[T]) takeLight() (string, T, bool) {
 	if len(q.fresh) > 0 {
 		name, item := q.popFresh()
 		return name, item, true
 	}
-	i := q.lightInRing()
-	if i < 0 {
+	t := q.firstLight()
+	if t == nil {
 		var zero T
 		return "", zero, false
 	}
-	name := q.ring[i]
-	t := q.tenants[name]
-	item := q.pop(name, t)
-	q.lightNext = i + 1
+	q.light[0] = nil
+	q.light = q.light[1:]
+	t.inLight = false
+	item := q.pop(t)
 	if len(t.items) == 0 {
 		t.active = false
-		q.removeFromRing(i)
+		q.leaveRing(t)
 	}
-	return name, item, true
-}
-
-// lightInRing is the ring position of the first tenant from lightNext on (wrapping
-// around) with at most LightItems queued, or -1.
-func (q *Queue[T]) lightInRing() int {
-	n := len(q.ring)
-	for k := range n {
-		i := (q.lightNext + k) % n
-		if len(q.tenants[q.ring[i]].items) <= LightItems {
-			return i
-		}
-	}
-	return -1
+	q.noteLight(t)
+	return t.name, item, true
 }
 
 // popFresh serves fresh[0] its next item of its one turn.
 func (q *Queue[T]) popFresh() (string, T) {
-	name := q.fresh[0]
-	t := q.tenants[name]
+	t := q.tenants[q.fresh[0]]
 	if q.freshCredit == 0 {
 		q.freshCredit = t.weight
 	}
-	item := q.pop(name, t)
+	item := q.pop(t)
 	q.freshCredit--
 	switch {
 	case len(t.items) == 0:
@@ -256,32 +291,30 @@ func (q *Queue[T]) popFresh() (string, T) {
 	case q.freshCredit == 0:
 		// Its turn is over: from now on it takes its turns in the round.
 		q.fresh = q.fresh[1:]
-		q.ring = append(q.ring, name)
+		q.joinRing(t)
 		q.cond.Signal()
-		if len(t.items) <= LightItems {
-			q.lightCond.Signal()
-		}
+		q.noteLight(t)
 	}
-	return name, item
+	return t.name, item
 }
 
 // wakeLight wakes another GetLight while there is work for it: each of them takes one
 // item, and one signal may stand for several (a tenant turning light has up to
 // LightItems).
 func (q *Queue[T]) wakeLight() {
-	if len(q.fresh) > 0 || q.lightInRing() >= 0 {
+	if len(q.fresh) > 0 || q.firstLight() != nil {
 		q.lightCond.Signal()
 	}
 }
 
 // pop takes tenant t's first item and marks it being processed.
-func (q *Queue[T]) pop(name string, t *tenantQueue[T]) T {
+func (q *Queue[T]) pop(t *tenantQueue[T]) T {
 	item := t.items[0]
 	var zero T
 	t.items[0] = zero
 	t.items = t.items[1:]
 	if q.OnServe != nil {
-		q.OnServe(name, time.Since(t.queued[item]))
+		q.OnServe(t.name, time.Since(t.queued[item]))
 	}
 	delete(t.queued, item)
 	t.processing[item] = true
@@ -300,7 +333,7 @@ func (q *Queue[T]) Done(tenant string, item T) {
 	if t.dirty[item] {
 		delete(t.dirty, item)
 		if !q.shuttingDown {
-			q.enqueue(tenant, t, item)
+			q.enqueue(t, item)
 		}
 	}
 }
@@ -333,14 +366,10 @@ func (q *Queue[T]) RemoveTenant(tenant string) {
 			break
 		}
 	}
-	if t.active {
-		for i, name := range q.ring {
-			if name == tenant {
-				q.removeFromRing(i)
-				break
-			}
-		}
+	if t.inRing {
+		q.leaveRing(t)
 	}
+	t.removed = true
 	delete(q.tenants, tenant)
 }
 

@@ -186,74 +186,202 @@ func TestRemoveTenantAndShutDown(t *testing.T) {
 	}
 }
 
-// FuzzQueue feeds random adds and weight changes and checks that every distinct queued
-// item is served exactly once and that nothing is left queued afterwards. (Bounded waiting
-// is TestGreedyTenantCannotStarveOthers'.)
+// FuzzQueue runs random adds, weight changes, gets of both kinds, Dones and tenant
+// removals, interleaved, and checks after every step that the queue's structures agree
+// (checkInvariants), that the lane only serves fresh or light tenants, that no item is
+// handed out while it is being processed, and that at the end every item added and not
+// removed with its tenant is served, once per Add that found it neither queued nor being
+// processed. (Bounded waiting is TestGreedyTenantCannotStarveOthers'.)
 func FuzzQueue(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 0, 0, 0, 1})
+	f.Add([]byte{0, 4, 8, 12, 16, 20, 3, 7, 11, 15, 5, 9, 13, 17, 21, 25, 255, 254, 250})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		q := New[int]()
-		want := map[string]map[int]bool{}
+		type key struct {
+			tenant string
+			item   int
+		}
+		// pending: items that must still be served (queued, or dirty while processing).
+		pending := map[key]bool{}
+		processing := map[key]bool{}
+		var held []key // handed out, not Done yet, in order
+		get := func(light bool) bool {
+			var tenant string
+			var item int
+			ok := true
+			if light {
+				fresh := len(q.fresh) > 0
+				tenant, item, ok = q.takeLight()
+				if ok && !fresh && len(q.tenants[tenant].items) >= LightItems {
+					t.Fatalf("lane served tenant %s with %d items left", tenant, len(q.tenants[tenant].items))
+				}
+			} else {
+				if q.cur == nil && len(q.fresh) == 0 {
+					return false // Get would block
+				}
+				q.mu.Unlock()
+				var shutdown bool
+				tenant, item, shutdown = q.Get()
+				q.mu.Lock()
+				if shutdown {
+					t.Fatal("Get reported shutdown on a live queue")
+				}
+			}
+			if !ok {
+				return false
+			}
+			k := key{tenant, item}
+			if processing[k] {
+				t.Fatalf("tenant %s item %d handed out while being processed", tenant, item)
+			}
+			if !pending[k] {
+				t.Fatalf("tenant %s item %d served but not pending", tenant, item)
+			}
+			delete(pending, k)
+			processing[k] = true
+			held = append(held, k)
+			return true
+		}
+		q.mu.Lock()
 		for i, op := range ops {
 			tenant := fmt.Sprint(op % 4)
 			item := int(op / 4 % 8)
-			if i%7 == 3 {
-				q.SetWeight(tenant, int(op%5))
-			}
-			q.Add(tenant, item)
-			if want[tenant] == nil {
-				want[tenant] = map[int]bool{}
-			}
-			want[tenant][item] = true
-		}
-		total := 0
-		for _, items := range want {
-			total += len(items)
-		}
-		got := map[string]map[int]bool{}
-		for n := range total {
-			tenant, item, shutdown := "", 0, false
-			light := false
-			if len(ops) > 0 && ops[n%len(ops)]%3 == 0 {
-				// The lane, when it has work: only a fresh tenant or one with at most
-				// LightItems queued.
-				q.mu.Lock()
-				fresh := map[string]bool{}
-				for _, name := range q.fresh {
-					fresh[name] = true
+			k := key{tenant, item}
+			switch i % 5 {
+			case 0, 1: // add
+				q.mu.Unlock()
+				if i%7 == 3 {
+					q.SetWeight(tenant, int(op%5))
 				}
-				tenant, item, light = q.takeLight()
-				if light && !fresh[tenant] && len(q.tenants[tenant].items) >= LightItems {
-					t.Fatalf("lane served tenant %s with %d items left", tenant, len(q.tenants[tenant].items))
+				q.Add(tenant, item)
+				q.mu.Lock()
+				pending[k] = true
+			case 2: // get, of either kind
+				get(op%3 == 0)
+			case 3: // done, of the oldest or newest held item
+				if len(held) == 0 {
+					continue
+				}
+				j := 0
+				if op%2 == 1 {
+					j = len(held) - 1
+				}
+				d := held[j]
+				held = append(held[:j], held[j+1:]...)
+				delete(processing, d)
+				q.mu.Unlock()
+				q.Done(d.tenant, d.item)
+				q.mu.Lock()
+			case 4: // now and then, remove a tenant
+				if op%16 != 15 {
+					continue
 				}
 				q.mu.Unlock()
-			}
-			if !light {
-				tenant, item, shutdown = q.Get()
-			}
-			if shutdown {
-				t.Fatal("shut down while items were queued")
-			}
-			if got[tenant] == nil {
-				got[tenant] = map[int]bool{}
-			}
-			if got[tenant][item] {
-				t.Fatalf("tenant %s item %d served twice", tenant, item)
-			}
-			got[tenant][item] = true
-			q.Done(tenant, item)
-		}
-		for tenant, items := range want {
-			for item := range items {
-				if !got[tenant][item] {
-					t.Fatalf("tenant %s item %d never served", tenant, item)
+				q.RemoveTenant(tenant)
+				q.mu.Lock()
+				// Its items being processed are forgotten with it (their Done would
+				// reach a tenant of the same name made again).
+				for p := range pending {
+					if p.tenant == tenant {
+						delete(pending, p)
+					}
 				}
+				for p := range processing {
+					if p.tenant == tenant {
+						delete(processing, p)
+					}
+				}
+				kept := held[:0]
+				for _, h := range held {
+					if h.tenant != tenant {
+						kept = append(kept, h)
+					}
+				}
+				held = kept
 			}
-			if q.Len(tenant) != 0 {
-				t.Fatalf("tenant %s still has %d items", tenant, q.Len(tenant))
+			checkInvariants(t, q)
+		}
+		// Drain: everything pending is served.
+		for len(pending) > 0 || len(held) > 0 {
+			for _, d := range held {
+				delete(processing, d)
+				q.mu.Unlock()
+				q.Done(d.tenant, d.item)
+				q.mu.Lock()
+			}
+			held = held[:0]
+			for len(pending) > 0 {
+				if !get(len(pending)%2 == 0) && !get(false) {
+					break // only items being processed are due: Done first
+				}
+				checkInvariants(t, q)
+			}
+			if len(held) == 0 && len(pending) > 0 {
+				t.Fatalf("%d items pending but nothing served: %v", len(pending), pending)
 			}
 		}
+		for name, tq := range q.tenants {
+			if len(tq.items) != 0 {
+				t.Fatalf("tenant %s still has %d items", name, len(tq.items))
+			}
+		}
+		q.mu.Unlock()
 	})
+}
+
+// checkInvariants: the round is one consistent circle holding exactly the active tenants
+// not in fresh, cur among them; each tenant has an entry in the lane's list iff inLight,
+// exactly one, and every light tenant has one; queued and items agree.
+func checkInvariants(t *testing.T, q *Queue[int]) {
+	t.Helper()
+	inFresh := map[string]bool{}
+	for _, name := range q.fresh {
+		if inFresh[name] {
+			t.Fatalf("tenant %s twice in fresh", name)
+		}
+		inFresh[name] = true
+	}
+	inRing := map[*tenantQueue[int]]bool{}
+	if q.cur != nil {
+		for tq := q.cur; ; tq = tq.next {
+			if inRing[tq] || tq.next.prev != tq {
+				t.Fatalf("the round is not a consistent circle at tenant %s", tq.name)
+			}
+			inRing[tq] = true
+			if tq.next == q.cur {
+				break
+			}
+		}
+	}
+	entries := map[*tenantQueue[int]]int{}
+	for _, tq := range q.light {
+		entries[tq]++
+	}
+	for tq, n := range entries {
+		if n != 1 || !tq.inLight {
+			t.Fatalf("tenant %s has %d entries in the lane's list, inLight %v", tq.name, n, tq.inLight)
+		}
+	}
+	for name, tq := range q.tenants {
+		if tq.inRing != inRing[tq] {
+			t.Fatalf("tenant %s: inRing %v, in the circle %v", name, tq.inRing, inRing[tq])
+		}
+		if tq.active != (inFresh[name] || inRing[tq]) || (inFresh[name] && inRing[tq]) {
+			t.Fatalf("tenant %s: active %v, fresh %v, in the round %v", name, tq.active, inFresh[name], inRing[tq])
+		}
+		if tq.active != (len(tq.items) > 0) {
+			t.Fatalf("tenant %s: active %v with %d items", name, tq.active, len(tq.items))
+		}
+		if isLight(tq) && entries[tq] != 1 {
+			t.Fatalf("tenant %s is light with no entry in the lane's list", name)
+		}
+		if tq.inLight != (entries[tq] == 1) {
+			t.Fatalf("tenant %s: inLight %v, %d entries", name, tq.inLight, entries[tq])
+		}
+		if len(tq.queued) != len(tq.items) {
+			t.Fatalf("tenant %s: %d queued, %d items", name, len(tq.queued), len(tq.items))
+		}
+	}
 }
 
 // TestGetLightServesOnlyTenantsThatAskForLittle: the lane GetLight serves never takes an
@@ -388,10 +516,11 @@ func TestWorkersOfBothKindsServeEverything(t *testing.T) {
 	}
 }
 
-// BenchmarkGetLightScan is the lane's worst case: one light tenant (three items queued,
-// so it stays in the round) behind n greedy ones (eight each), served over and over. Each
-// GetLight scans the round from after the light tenant, through every greedy tenant, back
-// to it, under the queue's lock.
+// BenchmarkGetLightScan is what was the lane's worst case: one light tenant (three items
+// queued, so it stays in the round) behind n greedy ones (eight each), served over and
+// over. GetLight used to scan the round for a light tenant, under the queue's lock (2.3,
+// 37.7 and 414 µs per item at 100, 1,000 and 10,000 greedy tenants); it now takes the
+// first of the lane's own list, the same at any n.
 func BenchmarkGetLightScan(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
 		b.Run(fmt.Sprintf("greedy=%d", n), func(b *testing.B) {
