@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -896,20 +897,25 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	return out
 }
 
-// jwtAudiences reads the aud claim of a JWT (the tenant API's to verify).
-func jwtAudiences(token string) ([]string, error) {
+// jwtClaims are the claims of a JWT the token spec reads.
+type jwtClaims struct {
+	Aud []string `json:"aud"`
+	Iat int64    `json:"iat"`
+	Exp int64    `json:"exp"`
+}
+
+// claimsOf reads the claims of a JWT (the tenant API's to verify).
+func claimsOf(token string) (jwtClaims, error) {
+	var claims jwtClaims
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return nil, fmt.Errorf("not a JWT: %d parts", len(parts))
+		return claims, fmt.Errorf("not a JWT: %d parts", len(parts))
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return nil, err
+		return claims, err
 	}
-	var claims struct {
-		Aud []string `json:"aud"`
-	}
-	return claims.Aud, json.Unmarshal(payload, &claims)
+	return claims, json.Unmarshal(payload, &claims)
 }
 
 // inClusterConfig is what rest.InClusterConfig makes in container of pod, given the
@@ -1095,24 +1101,35 @@ func tokenSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, tenan
 	}
 
 	// A pod asking for a token of another audience (say, for Vault) gets one, minted by
-	// the tenant API for that audience, under a key of its own next to the API's; the
-	// key goes once no pod asks for it.
-	vaultSum := sha256.Sum256([]byte("vault"))
-	vaultKey := "token-" + hex.EncodeToString(vaultSum[:8])
+	// the tenant API for that audience, under a key of its own next to the API's, and a
+	// short-lived one (10 minutes) for that audience one that lives exactly that long,
+	// under another; the keys go once no pod asks for them.
+	vaultSum, shortSum := sha256.Sum256([]byte("vault")), sha256.Sum256([]byte("vault\x00600"))
+	vaultKey, shortKey := "token-"+hex.EncodeToString(vaultSum[:8]), "token-"+hex.EncodeToString(shortSum[:8])
 	vaultPod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "vault-reader"}, Spec: corev1.PodSpec{ServiceAccountName: "builder",
 		Containers: []corev1.Container{{Name: "c", Image: "nginx", VolumeMounts: []corev1.VolumeMount{{Name: "vault", MountPath: "/var/run/vault"}}}},
 		Volumes: []corev1.Volume{{Name: "vault", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
-			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", Audience: "vault"}}}}}}}}}
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", Audience: "vault"}},
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "short", Audience: "vault", ExpirationSeconds: ptr.To[int64](600)}}}}}}}}}
 	if _, err := tenant.CoreV1().Pods("default").Create(ctx, vaultPod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	framework.Eventually(t, time.Minute, "super Secret vcp-token-builder with a token for audience vault under "+vaultKey, func(ctx context.Context) (bool, error) {
+	framework.Eventually(t, time.Minute, "super Secret vcp-token-builder with tokens for audience vault under "+vaultKey+" (1 h) and "+shortKey+" (600 s)", func(ctx context.Context) (bool, error) {
 		secret, err := superSecrets.Get(ctx, "vcp-token-builder", metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
-		aud, err := jwtAudiences(string(secret.Data[vaultKey]))
-		return err == nil && len(aud) == 1 && aud[0] == "vault" && len(secret.Data["token"]) > 0, fmt.Errorf("audiences %v (%v)", aud, err)
+		vault, err := claimsOf(string(secret.Data[vaultKey]))
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", vaultKey, err)
+		}
+		short, err := claimsOf(string(secret.Data[shortKey]))
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", shortKey, err)
+		}
+		return slices.Equal(vault.Aud, []string{"vault"}) && vault.Exp-vault.Iat == 3600 &&
+				slices.Equal(short.Aud, []string{"vault"}) && short.Exp-short.Iat == 600 && len(secret.Data["token"]) > 0,
+			fmt.Errorf("%s: %+v; %s: %+v", vaultKey, vault, shortKey, short)
 	})
 	framework.Eventually(t, time.Minute, "super pod vault-reader mounting "+vaultKey, func(ctx context.Context) (bool, error) {
 		got, err := p.cluster.SuperClient.CoreV1().Pods(superNS).Get(ctx, "vault-reader", metav1.GetOptions{})
@@ -1122,7 +1139,7 @@ func tokenSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, tenan
 		for _, v := range got.Spec.Volumes {
 			if v.Name == "vault" && v.Projected != nil && v.Projected.Sources[0].Secret != nil {
 				items := v.Projected.Sources[0].Secret.Items
-				return len(items) == 1 && items[0].Key == vaultKey && items[0].Path == "token", fmt.Errorf("items %+v", items)
+				return len(items) == 2 && items[0].Key == vaultKey && items[0].Path == "token" && items[1].Key == shortKey && items[1].Path == "short", fmt.Errorf("items %+v", items)
 			}
 		}
 		return false, fmt.Errorf("no projected Secret volume vault: %+v", got.Spec.Volumes)
@@ -1136,7 +1153,8 @@ func tokenSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, tenan
 			return false, err
 		}
 		_, has := secret.Data[vaultKey]
-		return !has && len(secret.Data["token"]) > 0, nil
+		_, hasShort := secret.Data[shortKey]
+		return !has && !hasShort && len(secret.Data["token"]) > 0, nil
 	})
 	token = validToken("builder", "")
 

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 
 	"github.com/vcp-dev/vcp/syncer/internal/translate"
 )
@@ -165,32 +166,36 @@ func TestSlimTenantObject(t *testing.T) {
 			t.Errorf("%s: volumes %v, status %+v; want only the shared token marker and the phase", tc.name, got.Spec.Volumes, got.Status)
 		}
 	}
-	// A pod with a token of another audience keeps its audiences, which the audience
-	// index reads.
+	// A pod with a token of another audience, and a short-lived one, keeps its token
+	// requests, which the request index reads.
 	vault := pod("node-1")
 	vault.Namespace = "ci"
 	vault.Spec.Volumes = append(vault.Spec.Volumes, corev1.Volume{Name: "vault", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
-		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "vault-token", Audience: "vault"}}}}}})
+		Sources: []corev1.VolumeProjection{
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "vault-token", Audience: "vault", ExpirationSeconds: ptr.To[int64](900)}},
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "sts-token", Audience: "sts"}},
+		}}}})
+	wantRequests := []string{"", "sts", "vault\x00900"}
 	obj, _ := slimTenantObject(vault)
 	slimVault := obj.(*corev1.Pod)
-	if got := translate.TokenAudiences(slimVault); !slimPod(slimVault) || !slices.Equal(got, []string{"", "vault"}) {
-		t.Errorf("slim pod with a vault token: audiences %q, want the API's own and vault", got)
+	if got := translate.TokenRequests(slimVault); !slimPod(slimVault) || !slices.Equal(got, wantRequests) {
+		t.Errorf("slim pod with vault and sts tokens: requests %q, want %q", got, wantRequests)
 	}
 	pods := indexer(slimVault)
-	if err := pods.AddIndexers(cache.Indexers{tokenAccountIndex: podsByTokenAccount, tokenAudienceIndex: podsByTokenAudience}); err != nil {
+	if err := pods.AddIndexers(cache.Indexers{tokenAccountIndex: podsByTokenAccount, tokenRequestIndex: podsByTokenRequest}); err != nil {
 		t.Fatal(err)
 	}
 	sess := &session{tokenPods: pods}
-	if got := sess.tokenAudiences("ci", "builder"); !slices.Equal(got, []string{"", "vault"}) {
-		t.Errorf("tokens of ci/builder are needed for %q, want the API's own and vault", got)
+	if got := sess.tokenRequests("ci", "builder"); !slices.Equal(got, wantRequests) {
+		t.Errorf("tokens of ci/builder are needed for %q, want %q", got, wantRequests)
 	}
-	if got := sess.tokenAudiences("ci", "other"); !slices.Equal(got, []string{""}) {
+	if got := sess.tokenRequests("ci", "other"); !slices.Equal(got, []string{""}) {
 		t.Errorf("tokens of ci/other are needed for %q, want the API's own only", got)
 	}
 	if err := pods.Delete(slimVault); err != nil {
 		t.Fatal(err)
 	}
-	if got := sess.tokenAudiences("ci", "builder"); !slices.Equal(got, []string{""}) {
+	if got := sess.tokenRequests("ci", "builder"); !slices.Equal(got, []string{""}) {
 		t.Errorf("after the vault pod went, tokens of ci/builder are needed for %q, want the API's own only", got)
 	}
 

@@ -603,7 +603,7 @@ func startSession(cfg TenantConfig, queue *fairqueue.Queue[Key], newPods *firstS
 		KindClaim: core.PersistentVolumeClaims().Informer(), KindIngress: factory.Networking().V1().Ingresses().Informer(),
 		KindServiceAccount: core.ServiceAccounts().Informer(), KindNetworkPolicy: factory.Networking().V1().NetworkPolicies().Informer(),
 		KindEndpointSlice: factory.Discovery().V1().EndpointSlices().Informer()}
-	if err := core.Pods().Informer().AddIndexers(cache.Indexers{tokenAccountIndex: podsByTokenAccount, tokenAudienceIndex: podsByTokenAudience}); err != nil {
+	if err := core.Pods().Informer().AddIndexers(cache.Indexers{tokenAccountIndex: podsByTokenAccount, tokenRequestIndex: podsByTokenRequest}); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -767,7 +767,7 @@ func slimSuperObject(obj any) (any, error) {
 // createSuperPod then fetches the pod. The cache keeps:
 //   - of the spec, the node, the service account and, when the pod mounts a token of it,
 //     tokenMarker in place of its volumes (translate.TokenServiceAccount finds it; for
-//     tokens of other audiences too, tokenMarkerFor them);
+//     tokens of other audiences or short lifetimes too, tokenMarkerFor them);
 //   - of the status, the phase, and in Message the digest of the whole status
 //     (statusDigest): the syncer only asks whether it equals the super pod's
 //     (tenantStatusCurrent), which the super pod's cached status answers.
@@ -778,8 +778,8 @@ func slimTenantObject(obj any) (any, error) {
 		slim := corev1.PodSpec{NodeName: pod.Spec.NodeName, ServiceAccountName: pod.Spec.ServiceAccountName}
 		if _, ok := translate.TokenServiceAccount(pod); ok {
 			slim.Volumes = tokenMarker
-			if audiences := translate.TokenAudiences(pod); len(audiences) > 1 || audiences[0] != "" {
-				slim.Volumes = tokenMarkerFor(audiences)
+			if requests := translate.TokenRequests(pod); len(requests) > 1 || requests[0] != "" {
+				slim.Volumes = tokenMarkerFor(requests)
 			}
 		}
 		pod.Spec = slim
@@ -818,12 +818,12 @@ var tokenMarker = []corev1.Volume{{Name: "vcp-token-marker", VolumeSource: corev
 	Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}}}
 
 // tokenMarkerFor is the token marker of a pod whose tokens are (also) for audiences other
-// than the tenant API's own: one projection per audience, so that the pod's audiences
-// stay known (translate.TokenAudiences).
-func tokenMarkerFor(audiences []string) []corev1.Volume {
-	sources := make([]corev1.VolumeProjection, len(audiences))
-	for i, audience := range audiences {
-		sources[i] = corev1.VolumeProjection{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: audience, Path: "token"}}
+// than the tenant API's own or short-lived: one projection per token request, so that
+// the pod's requests stay known (translate.TokenRequests).
+func tokenMarkerFor(requests []string) []corev1.Volume {
+	sources := make([]corev1.VolumeProjection, len(requests))
+	for i, request := range requests {
+		sources[i] = corev1.VolumeProjection{ServiceAccountToken: translate.TokenProjection(request, "token")}
 	}
 	return []corev1.Volume{{Name: tokenMarker[0].Name, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: sources}}}}
 }

@@ -18,14 +18,15 @@ import (
 )
 
 // tokenAccountIndex indexes tenant pods by the service account whose token they mount;
-// tokenAudienceIndex by that account and each audience other than the tenant API's own
-// their tokens are for ("<namespace>/<account>\x00<audience>"), which few pods have.
+// tokenRequestIndex by that account and each token request (translate.TokenRequestOf)
+// other than the usual one ("<namespace>/<account>\x00<request>"): another audience or a
+// short lifetime, which few pods have.
 const (
-	tokenAccountIndex  = "tokenAccount"
-	tokenAudienceIndex = "tokenAudience"
+	tokenAccountIndex = "tokenAccount"
+	tokenRequestIndex = "tokenRequest"
 )
 
-func podsByTokenAudience(obj any) ([]string, error) {
+func podsByTokenRequest(obj any) ([]string, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
 		return nil, nil
@@ -35,26 +36,26 @@ func podsByTokenAudience(obj any) ([]string, error) {
 		return nil, nil
 	}
 	var values []string
-	for _, audience := range translate.TokenAudiences(pod) {
-		if audience != "" {
-			values = append(values, pod.Namespace+"/"+sa+"\x00"+audience)
+	for _, request := range translate.TokenRequests(pod) {
+		if request != "" {
+			values = append(values, pod.Namespace+"/"+sa+"\x00"+request)
 		}
 	}
 	return values, nil
 }
 
-// tokenAudiences returns the audiences the tokens of service account ns/sa are needed
-// for: the tenant API's own ("") and those tenant pods' projections name, sorted.
-func (s *session) tokenAudiences(ns, sa string) []string {
-	audiences := []string{""}
+// tokenRequests returns the tokens (translate.TokenRequestOf) service account ns/sa
+// needs: the usual one ("") and those tenant pods' projections ask for, sorted.
+func (s *session) tokenRequests(ns, sa string) []string {
+	requests := []string{""}
 	prefix := ns + "/" + sa + "\x00"
-	for _, v := range s.tokenPods.ListIndexFuncValues(tokenAudienceIndex) {
-		if audience, ok := strings.CutPrefix(v, prefix); ok {
-			audiences = append(audiences, audience)
+	for _, v := range s.tokenPods.ListIndexFuncValues(tokenRequestIndex) {
+		if request, ok := strings.CutPrefix(v, prefix); ok {
+			requests = append(requests, request)
 		}
 	}
-	slices.Sort(audiences)
-	return audiences
+	slices.Sort(requests)
+	return requests
 }
 
 func podsByTokenAccount(obj any) ([]string, error) {
@@ -71,10 +72,11 @@ func podsByTokenAccount(obj any) ([]string, error) {
 // syncServiceAccountToken keeps the token Secret (translate.TokenSecret) of tenant
 // service account ns/name in the super namespace while the account exists and a tenant
 // pod mounts its token: tokens minted by the tenant API (TokenRequest), one for the API's
-// own audience and one for each other audience the pods' projections name, valid for
-// Syncer.TokenLifetime and replaced after translate.TokenRefreshFraction of it (a
-// projection's own expirationSeconds is not followed); one made for an earlier account
-// of the name, for other audiences, or edited by hand, is replaced at once. Without
+// own audience and one for each other audience and short lifetime the pods' projections
+// ask for (translate.TokenRequestOf), valid for Syncer.TokenLifetime or the projection's
+// shorter expirationSeconds, all replaced after translate.TokenRefreshFraction of the
+// shortest; one made for an earlier account of the name, for other requests, or edited
+// by hand, is replaced at once. Without
 // such a pod the Secret is deleted: the super cluster holds no tenant credentials that
 // nothing runs with. Token values are never logged.
 func (s *Syncer) syncServiceAccountToken(ctx context.Context, sess *session, ns, name string) error {
@@ -109,8 +111,8 @@ func (s *Syncer) syncServiceAccountToken(ctx context.Context, sess *session, ns,
 		// queues the next pass, which creates it.
 		return ignoreGone(secrets.Delete(ctx, secretName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &superSecret.UID}}))
 	}
-	audiences := sess.tokenAudiences(ns, name)
-	if superSecret != nil && superSecret.Annotations[naming.AnnotationUID] == string(sa.UID) && translate.TokenSecretHolds(superSecret, audiences) {
+	requests := sess.tokenRequests(ns, name)
+	if superSecret != nil && superSecret.Annotations[naming.AnnotationUID] == string(sa.UID) && translate.TokenSecretHolds(superSecret, requests) {
 		if refreshAt, ok := translate.TokenRefreshAt(superSecret, ns); ok && time.Now().Before(refreshAt) {
 			sess.scheduleRefresh(s.queue, key, refreshAt)
 			return nil
@@ -119,17 +121,21 @@ func (s *Syncer) syncServiceAccountToken(ctx context.Context, sess *session, ns,
 	if err := s.ensureSuperNamespace(ctx, sess, ns); err != nil {
 		return err
 	}
-	tokens := make(map[string]string, len(audiences))
-	for _, audience := range audiences {
-		request := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(s.TokenLifetime / time.Second))}}
+	tokens := make(map[string]string, len(requests))
+	for _, r := range requests {
+		audience, seconds := translate.ParseTokenRequest(r)
+		if seconds == 0 {
+			seconds = int64(s.TokenLifetime / time.Second)
+		}
+		request := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds}}
 		if audience != "" {
 			request.Spec.Audiences = []string{audience}
 		}
 		minted, err := sess.client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, request, metav1.CreateOptions{})
 		if err != nil {
-			return fmt.Errorf("mint a token of tenant service account %s/%s (audience %q): %w", ns, name, audience, err)
+			return fmt.Errorf("mint a token of tenant service account %s/%s (audience %q, %d s): %w", ns, name, audience, seconds, err)
 		}
-		tokens[audience] = minted.Status.Token
+		tokens[r] = minted.Status.Token
 	}
 	want := translate.TokenSecret(sess.key, sa, tokens)
 	if superSecret == nil {

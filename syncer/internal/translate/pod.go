@@ -66,22 +66,23 @@ func TokenServiceAccount(tenantPod *corev1.Pod) (sa string, ok bool) {
 	return "", false
 }
 
-// TokenAudiences returns the audiences of the service-account tokens the pod projects,
-// sorted and each once: "" stands for the tenant API's own (a projection without one).
-func TokenAudiences(tenantPod *corev1.Pod) []string {
-	var audiences []string
+// TokenRequests returns the token requests (TokenRequestOf: audience and, when short,
+// lifetime) of the service-account tokens the pod projects, sorted and each once: ""
+// stands for the tenant API's own audience at the usual lifetime.
+func TokenRequests(tenantPod *corev1.Pod) []string {
+	var requests []string
 	for _, v := range tenantPod.Spec.Volumes {
 		if v.Projected == nil {
 			continue
 		}
 		for _, src := range v.Projected.Sources {
 			if src.ServiceAccountToken != nil {
-				audiences = append(audiences, src.ServiceAccountToken.Audience)
+				requests = append(requests, TokenRequestOf(src.ServiceAccountToken))
 			}
 		}
 	}
-	slices.Sort(audiences)
-	return slices.Compact(audiences)
+	slices.Sort(requests)
+	return slices.Compact(requests)
 }
 
 // SuperPod returns the super-cluster pod for a tenant pod of the tenant with key
@@ -276,7 +277,7 @@ func rewriteProjection(sources []corev1.VolumeProjection, sa string) []corev1.Vo
 				token = &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: TokenSecretName(sa)}}
 				out = append(out, corev1.VolumeProjection{Secret: token})
 			}
-			token.Items = append(token.Items, corev1.KeyToPath{Key: TokenKey(src.ServiceAccountToken.Audience), Path: src.ServiceAccountToken.Path})
+			token.Items = append(token.Items, corev1.KeyToPath{Key: TokenKey(TokenRequestOf(src.ServiceAccountToken)), Path: src.ServiceAccountToken.Path})
 		case src.ConfigMap != nil:
 			src.ConfigMap.Name = SuperConfigMapName(src.ConfigMap.Name)
 			out = append(out, src)

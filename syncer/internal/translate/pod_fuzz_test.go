@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ import (
 // (next to the CA and the namespace file, as the ServiceAccount admission mounts it) when
 // token is set, a plain downward API volume, env from every field SuperPod rewrites, and
 // the container's own envName=envValue.
-func fuzzPod(ns, name, uid, sa, audience, envName, envValue, node string, token bool) *corev1.Pod {
+func fuzzPod(ns, name, uid, sa, audience, envName, envValue, node string, token bool, seconds int64) *corev1.Pod {
 	fieldEnv := func(path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: "F_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_")), ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: path}}}
 	}
@@ -38,7 +39,7 @@ func fuzzPod(ns, name, uid, sa, audience, envName, envValue, node string, token 
 	}
 	if token {
 		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "kube-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
-			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", Audience: audience}},
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", Audience: audience, ExpirationSeconds: expiration(seconds)}},
 			{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}}},
 			{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{{Path: "namespace", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}}},
 		}}}})
@@ -53,11 +54,11 @@ var tokenKeyRE = regexp.MustCompile(`^token(-[0-9a-f]{16})?$`)
 // service account, token or CA; nothing that reads the super pod's own namespace or UID;
 // and every container pointed at the tenant API.
 func FuzzSuperPod(f *testing.F) {
-	f.Add("shop", "web-1", "uid-1", "builder", "", "URL", "https://$(KUBERNETES_SERVICE_HOST)", "node-1", true, "gvisor", "pool-a")
-	f.Add("default", "p", "u", "", "vault", "KUBERNETES_SERVICE_HOST", "proxy", "", true, "", "")
-	f.Add("kube-system", "x", "u2", "default", "https://sts.example.com", "A", "", "", false, "kata", "")
-	f.Fuzz(func(t *testing.T, ns, name, uid, sa, audience, envName, envValue, node string, token bool, runtimeClass, pool string) {
-		in := fuzzPod(ns, name, uid, sa, audience, envName, envValue, node, token)
+	f.Add("shop", "web-1", "uid-1", "builder", "", "URL", "https://$(KUBERNETES_SERVICE_HOST)", "node-1", true, "gvisor", "pool-a", int64(3607))
+	f.Add("default", "p", "u", "", "vault", "KUBERNETES_SERVICE_HOST", "proxy", "", true, "", "", int64(600))
+	f.Add("kube-system", "x", "u2", "default", "https://sts.example.com", "A", "", "", false, "kata", "", int64(0))
+	f.Fuzz(func(t *testing.T, ns, name, uid, sa, audience, envName, envValue, node string, token bool, runtimeClass, pool string, seconds int64) {
+		in := fuzzPod(ns, name, uid, sa, audience, envName, envValue, node, token, seconds)
 		before := in.DeepCopy()
 		api := TenantAPI{Host: "t.tenants.vcp.local", IP: "10.96.0.20", Port: "6443"}
 		got := SuperPod("t-000000", in, Isolation{RuntimeClassName: runtimeClass, NodePool: pool, API: api}, nil)
@@ -107,8 +108,14 @@ func FuzzSuperPod(f *testing.F) {
 					}
 				case src.Secret != nil:
 					for _, item := range src.Secret.Items {
-						if src.Secret.Name != TokenSecretName(cmp.Or(sa, "default")) || !tokenKeyRE.MatchString(item.Key) || item.Key != TokenKey(audience) {
-							t.Fatalf("token projection %s key %s, want %s key %s", src.Secret.Name, item.Key, TokenSecretName(cmp.Or(sa, "default")), TokenKey(audience))
+						// A short-lived token (below TokenShortLived) has a key of its own,
+						// any other the audience's.
+						want := TokenKey(audience)
+						if seconds > 0 && seconds < TokenShortLived {
+							want = TokenKey(audience + "\x00" + strconv.FormatInt(seconds, 10))
+						}
+						if src.Secret.Name != TokenSecretName(cmp.Or(sa, "default")) || !tokenKeyRE.MatchString(item.Key) || item.Key != want {
+							t.Fatalf("token projection %s key %s, want %s key %s", src.Secret.Name, item.Key, TokenSecretName(cmp.Or(sa, "default")), want)
 						}
 					}
 				}
@@ -137,4 +144,12 @@ func FuzzSuperPod(f *testing.F) {
 			}
 		}
 	})
+}
+
+// expiration is a projection's expirationSeconds: unset for 0 and below.
+func expiration(seconds int64) *int64 {
+	if seconds <= 0 {
+		return nil
+	}
+	return &seconds
 }

@@ -160,6 +160,9 @@ func TestSuperPodTenantReferences(t *testing.T) {
 			}}},
 			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "b"}},
 			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "vault", Audience: "vault"}},
+			// Short-lived: its own token; as long as the usual one or longer: the usual.
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "short", ExpirationSeconds: ptr.To[int64](600)}},
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "long", ExpirationSeconds: ptr.To[int64](7200)}},
 		}}}},
 		corev1.Volume{Name: "plain", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
 			{Path: "ns", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
@@ -212,6 +215,7 @@ func TestSuperPodTenantReferences(t *testing.T) {
 	wantTokens := []corev1.VolumeProjection{
 		{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "vcp-token-builder"}, Items: []corev1.KeyToPath{
 			{Key: "token", Path: "a"}, {Key: "token", Path: "b"}, {Key: TokenKey("vault"), Path: "vault"},
+			{Key: TokenKey("\x00600"), Path: "short"}, {Key: "token", Path: "long"},
 		}}},
 		{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
 			{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
@@ -221,8 +225,8 @@ func TestSuperPodTenantReferences(t *testing.T) {
 	if !reflect.DeepEqual(tokens, wantTokens) {
 		t.Errorf("volume with two tokens:\n got %+v\nwant %+v", tokens, wantTokens)
 	}
-	if got := TokenAudiences(in); !reflect.DeepEqual(got, []string{"", "vault"}) {
-		t.Errorf("TokenAudiences = %q, want the API's own and vault", got)
+	if got := TokenRequests(in); !reflect.DeepEqual(got, []string{"", "\x00600", "vault"}) {
+		t.Errorf("TokenRequests = %q, want the API's own, the API's own for 600 s and vault", got)
 	}
 	if sa, ok := TokenServiceAccount(in); !ok || sa != "builder" {
 		t.Errorf("TokenServiceAccount = %q, %v; want builder", sa, ok)

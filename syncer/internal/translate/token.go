@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,13 +28,14 @@ const (
 
 // TokenSecret is the super Secret that super pods of tenant service account sa mount in
 // place of the tenant's projected service-account tokens: tokens the tenant API minted
-// for sa, by audience ("" for the API's own) under TokenKey(audience), and the tenant
-// namespace ("namespace"). It is Opaque: a Secret of type service-account-token would be
-// filled by the super cluster's token controller.
+// for sa, by token request (TokenRequestOf; "" for the API's own audience at the usual
+// lifetime) under TokenKey(request), and the tenant namespace ("namespace"). It is
+// Opaque: a Secret of type service-account-token would be filled by the super cluster's
+// token controller.
 func TokenSecret(tenantKey string, sa *corev1.ServiceAccount, tokens map[string]string) *corev1.Secret {
 	data := map[string][]byte{corev1.ServiceAccountNamespaceKey: []byte(sa.Namespace)}
-	for audience, token := range tokens {
-		data[TokenKey(audience)] = []byte(token)
+	for request, token := range tokens {
+		data[TokenKey(request)] = []byte(token)
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
@@ -49,14 +51,57 @@ func TokenSecret(tenantKey string, sa *corev1.ServiceAccount, tokens map[string]
 	return secret
 }
 
-// TokenKey is the key of a token Secret (TokenSecret) holding the token for audience:
-// "token" for the tenant API's own (a projection without an audience), "token-" and a
-// digest of the audience for another (audiences are arbitrary strings, keys are not).
-func TokenKey(audience string) string {
-	if audience == "" {
+// TokenShortLived is the lifetime below which a projection's own expirationSeconds is
+// followed: its token is minted for exactly that long (and replaced after
+// TokenRefreshFraction of it). A projection asking for as long or longer (3600 s is the
+// API's default, 3607 s the kube-api-access volume's) gets the syncer's lifetime, replaced
+// as often: to the pod, a token that is always valid.
+const TokenShortLived = 3600
+
+// TokenRequestOf names the token a projection needs: its audience ("" for the tenant
+// API's own), and, for a short-lived one (TokenShortLived), "\x00" and its
+// expirationSeconds.
+func TokenRequestOf(p *corev1.ServiceAccountTokenProjection) string {
+	if p.ExpirationSeconds != nil && *p.ExpirationSeconds < TokenShortLived {
+		return p.Audience + "\x00" + strconv.FormatInt(*p.ExpirationSeconds, 10)
+	}
+	return p.Audience
+}
+
+// ParseTokenRequest is TokenRequestOf undone: the audience and the expirationSeconds
+// (0: the syncer's lifetime).
+func ParseTokenRequest(request string) (audience string, expirationSeconds int64) {
+	audience, seconds, ok := strings.Cut(request, "\x00")
+	if !ok {
+		return request, 0
+	}
+	n, err := strconv.ParseInt(seconds, 10, 64)
+	if err != nil || n <= 0 {
+		return audience, 0
+	}
+	return audience, n
+}
+
+// TokenProjection is a projection whose TokenRequestOf is request (at path).
+func TokenProjection(request, path string) *corev1.ServiceAccountTokenProjection {
+	audience, seconds := ParseTokenRequest(request)
+	p := &corev1.ServiceAccountTokenProjection{Audience: audience, Path: path}
+	if seconds > 0 {
+		p.ExpirationSeconds = &seconds
+	}
+	return p
+}
+
+// TokenKey is the key of a token Secret (TokenSecret) holding the token for a token
+// request (TokenRequestOf): "token" for the tenant API's own audience at the usual
+// lifetime, "token-" and a digest of the request for another (audiences are arbitrary
+// strings, keys are not; for an audience alone the digest is the audience's, as before
+// short-lived tokens had keys of their own).
+func TokenKey(request string) string {
+	if request == "" {
 		return corev1.ServiceAccountTokenKey
 	}
-	sum := sha256.Sum256([]byte(audience))
+	sum := sha256.Sum256([]byte(request))
 	return corev1.ServiceAccountTokenKey + "-" + hex.EncodeToString(sum[:8])
 }
 
@@ -83,11 +128,11 @@ func tokensDigest(data map[string][]byte) string {
 }
 
 // TokenSecretHolds reports whether a token Secret holds a token for exactly the given
-// audiences ("" for the tenant API's own), no more.
-func TokenSecretHolds(superSecret *corev1.Secret, audiences []string) bool {
-	want := make([]string, 0, len(audiences))
-	for _, a := range audiences {
-		want = append(want, TokenKey(a))
+// token requests (TokenRequestOf), no more.
+func TokenSecretHolds(superSecret *corev1.Secret, requests []string) bool {
+	want := make([]string, 0, len(requests))
+	for _, r := range requests {
+		want = append(want, TokenKey(r))
 	}
 	slices.Sort(want)
 	return slices.Equal(slices.Compact(want), tokenKeys(superSecret.Data))

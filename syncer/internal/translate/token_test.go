@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"maps"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
 
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
@@ -119,4 +122,56 @@ func TestTokenSecretAudiences(t *testing.T) {
 	if TokenKey("") != "token" {
 		t.Errorf("the tenant API's own audience is under %q, want token", TokenKey(""))
 	}
+}
+
+// TestTokenRequests: a projection's token request names its audience and, below
+// TokenShortLived, its lifetime; it parses back into both and makes a projection that
+// names it again; audiences alone keep the keys they had before lifetimes counted.
+func TestTokenRequests(t *testing.T) {
+	for _, tc := range []struct {
+		audience string
+		seconds  *int64
+		want     string
+		wantSecs int64
+	}{
+		{"", nil, "", 0},
+		{"", ptr.To[int64](3607), "", 0},
+		{"", ptr.To[int64](3600), "", 0},
+		{"", ptr.To[int64](600), "\x00600", 600},
+		{"vault", nil, "vault", 0},
+		{"vault", ptr.To[int64](86400), "vault", 0},
+		{"vault", ptr.To[int64](3599), "vault\x003599", 3599},
+		{"https://sts.example.com/a b", ptr.To[int64](1200), "https://sts.example.com/a b\x001200", 1200},
+	} {
+		p := &corev1.ServiceAccountTokenProjection{Audience: tc.audience, ExpirationSeconds: tc.seconds, Path: "t"}
+		got := TokenRequestOf(p)
+		if got != tc.want {
+			t.Errorf("TokenRequestOf(%q, %v) = %q, want %q", tc.audience, tc.seconds, got, tc.want)
+		}
+		if audience, secs := ParseTokenRequest(got); audience != tc.audience || secs != tc.wantSecs {
+			t.Errorf("ParseTokenRequest(%q) = %q, %d; want %q, %d", got, audience, secs, tc.audience, tc.wantSecs)
+		}
+		if again := TokenRequestOf(TokenProjection(got, "t")); again != got {
+			t.Errorf("TokenProjection(%q) names %q", got, again)
+		}
+	}
+	// Keys stay what they were for audiences alone (pods running before mount them).
+	if TokenKey("vault") != "token-"+hex.EncodeToString(sha256Prefix("vault")) {
+		t.Errorf("TokenKey(vault) = %q changed", TokenKey("vault"))
+	}
+	if TokenKey("\x00600") == TokenKey("") || TokenKey("vault\x00600") == TokenKey("vault") {
+		t.Error("a short-lived token shares the key of the usual one")
+	}
+	// Garbage after the separator (a Secret key is never parsed back, but the index's
+	// values are): the audience, at the usual lifetime.
+	for _, bad := range []string{"vault\x00", "vault\x00x", "vault\x00-5", "vault\x000"} {
+		if audience, secs := ParseTokenRequest(bad); audience != "vault" || secs != 0 {
+			t.Errorf("ParseTokenRequest(%q) = %q, %d; want vault, 0", bad, audience, secs)
+		}
+	}
+}
+
+func sha256Prefix(s string) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:8]
 }
