@@ -36,6 +36,11 @@ var (
 		Help:    "From the syncer seeing a new tenant pod to its super pod being created.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	})
+	superPodCreateCall = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vcp_syncer_super_pod_create_call_seconds",
+		Help:    "How long the super cluster's API took to answer the syncer's create calls of super pods (part of vcp_syncer_pod_create_latency_seconds).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
 	podRunningLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "vcp_syncer_pod_running_latency_seconds",
 		Help:    "From the syncer seeing a super pod Running to the tenant pod being reported Running.",
@@ -44,7 +49,7 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(queueWait, syncs, throttled, staleStatusWrites, sessionRestarts, podCreateLatency, podRunningLatency)
+	ctrlmetrics.Registry.MustRegister(queueWait, syncs, throttled, staleStatusWrites, sessionRestarts, podCreateLatency, superPodCreateCall, podRunningLatency)
 }
 
 // queueDepth reports each tenant's queued objects at scrape time.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -179,7 +180,9 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 		tenantPod = full
 	}
 	superPod := translate.SuperPod(sess.key, tenantPod, sess.currentIsolation(), policies)
+	call := time.Now()
 	_, err = s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})
+	superPodCreateCall.Observe(time.Since(call).Seconds())
 	if apierrors.IsAlreadyExists(err) {
 		return nil // the super informer will bring it
 	}
