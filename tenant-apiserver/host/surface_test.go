@@ -121,4 +121,11 @@ func TestBootstrapPolicy(t *testing.T) {
 			t.Errorf("/readyz still has upstream's %s", replaced)
 		}
 	}
+	// Without a peer proxy nothing reads the peer endpoint lease: its reconciler is off.
+	if strings.Contains(string(readyz), "poststarthook/peer-endpoint-reconciler-controller") {
+		t.Error("/readyz has the peer endpoint reconciler, which a tenant without a peer proxy does not need")
+	}
+	if !strings.Contains(string(readyz), "poststarthook/start-cluster-authentication-info-controller") {
+		t.Errorf("/readyz lacks the post-start hooks next to the peer endpoint reconciler's:\n%s", readyz)
+	}
 }

@@ -59,6 +59,12 @@ func newConfig(opts options.CompletedOptions, made *storages) (*app.Config, erro
 	if err != nil {
 		return nil, err
 	}
+	if kubeAPIs.ControlPlane.Extra.PeerProxy == nil {
+		// Without a peer proxy (no --peer-ca-file: a tenant's servers never proxy to each
+		// other) nothing reads the peer endpoint lease this hook rewrites every 10 s: one
+		// etcd write per tenant per 10 s for nothing.
+		kubeAPIs.ControlPlane.Generic.DisabledPostStartHooks.Insert(peerEndpointReconcilerHook)
+	}
 	apiExtensions, err := controlplaneapiserver.CreateAPIExtensionsConfig(*kubeAPIs.ControlPlane.Generic, kubeAPIs.ControlPlane.VersionedInformers, pluginInitializer, opts.CompletedOptions, opts.MasterCount,
 		serviceResolver, webhook.NewDefaultAuthenticationInfoResolverWrapper(kubeAPIs.ControlPlane.ProxyTransport, kubeAPIs.ControlPlane.Generic.EgressSelector, kubeAPIs.ControlPlane.Generic.LoopbackClientConfig, kubeAPIs.ControlPlane.Generic.TracerProvider))
 	if err != nil {
@@ -84,6 +90,10 @@ func newConfig(opts options.CompletedOptions, made *storages) (*app.Config, erro
 	}
 	return &app.Config{Options: opts, KubeAPIs: kubeAPIs, ApiExtensions: apiExtensions, Aggregator: aggregator}, nil
 }
+
+// peerEndpointReconcilerHook is the post-start hook of kube's peer endpoint lease
+// reconciler (the mixed-version proxy's, UnknownVersionInteroperabilityProxy).
+const peerEndpointReconcilerHook = "peer-endpoint-reconciler-controller"
 
 // dropOpenAPIV2 turns off /openapi/v2.
 var dropOpenAPIV2 = true
