@@ -107,6 +107,19 @@ func TestDevUpDown(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "super", "pki", "ca.crt")); err != nil {
 		t.Errorf("dev down without --wipe deleted state: %v", err)
 	}
+	// Up again on the kept state: the demo tenant is there from the last run, Ready at
+	// the host's old address (the host gets new ports); dev up waits until the tenant and
+	// its kubeconfig have moved to this run's address before writing the kubeconfig.
+	out, err = vcctl("dev", "up")
+	if err != nil {
+		t.Fatalf("dev up on the kept state: %v\n%s", err, out)
+	}
+	if got := framework.Kubectl(t, binDir, demo, "get", "ns", "-o", "name"); !strings.Contains(got, "namespace/kube-system") {
+		t.Errorf("kubectl get ns in the demo tenant after dev up on the kept state: %s", got)
+	}
+	if out, err := vcctl("dev", "down"); err != nil {
+		t.Fatalf("second dev down: %v\n%s", err, out)
+	}
 	if out, err := vcctl("dev", "down", "--wipe"); err != nil {
 		t.Fatalf("dev down --wipe: %v\n%s", err, out)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,11 +17,13 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
@@ -40,6 +43,8 @@ const (
 
 // Platform says where the local platform's own components listen.
 type Platform struct {
+	// HostURL is the tenant-apiserver host's tenant port (tenants are served under it).
+	HostURL string `json:"hostURL,omitempty"`
 	// HostAdminURL is the tenant-apiserver host's admin API.
 	HostAdminURL string `json:"hostAdminURL"`
 	// HostDataDir holds the host's tenants and its embedded etcd.
@@ -79,6 +84,7 @@ func (c *Cluster) StartPlatform(ctx context.Context) error {
 	}
 	hostPort, adminPort, etcdPort := ports[0], ports[1], ports[2]
 	c.Platform = &Platform{
+		HostURL:      "https://127.0.0.1:" + strconv.Itoa(hostPort),
 		HostAdminURL: "http://127.0.0.1:" + strconv.Itoa(adminPort),
 		HostDataDir:  filepath.Join(c.Dir, "tenant-apiserver"),
 		HostEtcdURL:  "https://127.0.0.1:" + strconv.Itoa(etcdPort),
@@ -279,8 +285,12 @@ func established(c *apiextensionsv1.CustomResourceDefinition) bool {
 }
 
 // EnsureTenant creates the VirtualCluster namespace/name unless it exists, waits until it
-// is Ready and writes its admin kubeconfig to <Dir>/<name>.kubeconfig, whose path it
-// returns. It fails with the Ready condition's message when the tenant does not get there.
+// is Ready at its host's current endpoint and writes its admin kubeconfig, naming that
+// endpoint, to <Dir>/<name>.kubeconfig, whose path it returns. It fails with the Ready
+// condition's message when the tenant does not get there. A VirtualCluster kept from an
+// earlier run is Ready from the start, at the address its host had then (the host gets
+// new ports each run): it counts once the vc-manager has moved it and its kubeconfig to
+// the host's address of this run.
 func (c *Cluster) EnsureTenant(ctx context.Context, namespace, name string) (string, error) {
 	restCfg, err := c.RESTConfig()
 	if err != nil {
@@ -295,27 +305,54 @@ func (c *Cluster) EnsureTenant(ctx context.Context, namespace, name string) (str
 		return "", fmt.Errorf("create VirtualCluster %s/%s: %w", namespace, name, err)
 	}
 	var last string
+	var kubeconfig []byte
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, c.cfg.readyTimeout(), true, func(ctx context.Context) (bool, error) {
 		if err := tenancy.Get(ctx, client.ObjectKeyFromObject(vc), vc); err != nil {
 			last = err.Error()
 			return false, nil
 		}
-		for _, cond := range vc.Status.Conditions {
-			if cond.Type == tenancyv1alpha1.ConditionReady {
-				last = cond.Reason + ": " + cond.Message
-				return cond.Status == metav1.ConditionTrue && vc.Status.KubeconfigSecretRef != nil, nil
+		ready := meta.FindStatusCondition(vc.Status.Conditions, tenancyv1alpha1.ConditionReady)
+		if ready == nil || ready.Status != metav1.ConditionTrue || vc.Status.KubeconfigSecretRef == nil {
+			if ready != nil {
+				last = ready.Reason + ": " + ready.Message
 			}
+			return false, nil
 		}
-		return false, nil
+		// The host's address of this run; the TenantHost object may still hold the
+		// last run's until the host has registered again.
+		hostURL := ""
+		if c.Platform != nil {
+			hostURL = c.Platform.HostURL
+		}
+		if hostURL == "" {
+			host := &tenancyv1alpha1.TenantHost{}
+			if err := tenancy.Get(ctx, client.ObjectKey{Name: vc.Status.Host}, host); err != nil {
+				last = fmt.Sprintf("TenantHost %q: %v", vc.Status.Host, err)
+				return false, nil
+			}
+			hostURL = host.Spec.Endpoint
+		}
+		if !strings.HasPrefix(vc.Status.Endpoint, strings.TrimSuffix(hostURL, "/")+"/") {
+			last = fmt.Sprintf("endpoint %q is not yet on its host's %s", vc.Status.Endpoint, hostURL)
+			return false, nil
+		}
+		secret := &corev1.Secret{}
+		ref := vc.Status.KubeconfigSecretRef
+		if err := tenancy.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, secret); err != nil {
+			last = fmt.Sprintf("kubeconfig Secret %s: %v", ref.Name, err)
+			return false, nil
+		}
+		cfg, err := clientcmd.RESTConfigFromKubeConfig(secret.Data[ref.Key])
+		if err != nil || cfg.Host != vc.Status.Endpoint {
+			last = fmt.Sprintf("kubeconfig Secret %s does not name endpoint %s yet", ref.Name, vc.Status.Endpoint)
+			return false, nil
+		}
+		kubeconfig = secret.Data[ref.Key]
+		return true, nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("tenant %s/%s is not Ready (%s): %w", namespace, name, last, err)
 	}
-	secret := &corev1.Secret{}
-	ref := vc.Status.KubeconfigSecretRef
-	if err := tenancy.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, secret); err != nil {
-		return "", fmt.Errorf("kubeconfig Secret of tenant %s/%s: %w", namespace, name, err)
-	}
 	path := filepath.Join(c.Dir, name+".kubeconfig")
-	return path, os.WriteFile(path, secret.Data[ref.Key], 0o600)
+	return path, os.WriteFile(path, kubeconfig, 0o600)
 }
