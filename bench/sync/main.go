@@ -80,6 +80,9 @@ func main() {
 	if o.tenants < 1 || o.pods < 1 || o.greedy+o.quiet > o.tenants || o.light < 1 || o.nodes < 1 {
 		fail(fmt.Errorf("need -tenants ≥ 1, -pods ≥ 1, -light ≥ 1, -nodes ≥ 1 and -greedy + -quiet ≤ -tenants"))
 	}
+	if o.lightGap < 0 {
+		fail(fmt.Errorf("-light-gap must not be negative, got %s", o.lightGap))
+	}
 	if err := run(o); err != nil {
 		fail(err)
 	}
@@ -313,7 +316,6 @@ type results struct {
 }
 
 func (r results) print(o options) {
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	fmt.Printf("\nsyncer: %d tenants on one tenant-apiserver host, %d KWOK nodes, one run\n\n", o.tenants, o.nodes)
 	fmt.Println("| measure | vcp | baseline (same run) | ratio / added | target |")
 	fmt.Println("|---|---|---|---|---|")
@@ -335,7 +337,6 @@ func (r results) print(o options) {
 // the watch's own delay, which cancels), and where the time went. The targets are the
 // issue's, for light load.
 func (p4 p4Results) print(what string, targets bool) {
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	target := func(p int) string {
 		if !targets {
 			return ""
@@ -363,6 +364,9 @@ func (p4 p4Results) print(what string, targets bool) {
 	fmt.Printf("| %s, of which inside the syncer (tenant pod seen → super pod created), mean | %s (in the queue: %s; the super create call: %s) | | | |\n", what, ms(p4.syncer), ms(p4.queue), ms(p4.superCall))
 }
 
+// ms formats a duration in milliseconds for the tables.
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
 // printFairness prints the table of a -p5-only run.
 func (r results) printFairness() {
 	fmt.Print("\nsyncer: P5 only, one run\n\n")
@@ -372,7 +376,6 @@ func (r results) printFairness() {
 }
 
 func (r results) printFairnessRows() {
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	light := "light load alone: not measured"
 	if len(r.light.vcp) > 0 {
 		light = fmt.Sprintf("light load alone: %s / %s", ms(stats.Mean(r.light.vcp)), ms(stats.Percentile(r.light.vcp, 99)))

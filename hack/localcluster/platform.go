@@ -292,6 +292,9 @@ func established(c *apiextensionsv1.CustomResourceDefinition) bool {
 // new ports each run): it counts once the vc-manager has moved it and its kubeconfig to
 // the host's address of this run.
 func (c *Cluster) EnsureTenant(ctx context.Context, namespace, name string) (string, error) {
+	if c.Platform == nil || c.Platform.HostURL == "" {
+		return "", errors.New("the platform is not started here (StartPlatform): no host address to wait for")
+	}
 	restCfg, err := c.RESTConfig()
 	if err != nil {
 		return "", err
@@ -318,21 +321,10 @@ func (c *Cluster) EnsureTenant(ctx context.Context, namespace, name string) (str
 			}
 			return false, nil
 		}
-		// The host's address of this run; the TenantHost object may still hold the
-		// last run's until the host has registered again.
-		hostURL := ""
-		if c.Platform != nil {
-			hostURL = c.Platform.HostURL
-		}
-		if hostURL == "" {
-			host := &tenancyv1alpha1.TenantHost{}
-			if err := tenancy.Get(ctx, client.ObjectKey{Name: vc.Status.Host}, host); err != nil {
-				last = fmt.Sprintf("TenantHost %q: %v", vc.Status.Host, err)
-				return false, nil
-			}
-			hostURL = host.Spec.Endpoint
-		}
-		if !strings.HasPrefix(vc.Status.Endpoint, strings.TrimSuffix(hostURL, "/")+"/") {
+		// The host's address of this run (the TenantHost object may still hold the last
+		// run's until the host has registered again).
+		hostURL := c.Platform.HostURL
+		if !strings.HasPrefix(vc.Status.Endpoint, hostURL+"/") {
 			last = fmt.Sprintf("endpoint %q is not yet on its host's %s", vc.Status.Endpoint, hostURL)
 			return false, nil
 		}

@@ -75,10 +75,9 @@ type tenantQueue[T comparable] struct {
 	// inRing: in the round, between prev and next.
 	inRing     bool
 	prev, next *tenantQueue[T]
-	// inLight: has its one entry in Queue.light.
+	// inLight: has its one entry in Queue.light (an entry left for a tenant RemoveTenant
+	// dropped is dropped too: the tenant is out of the round for good).
 	inLight bool
-	// removed by RemoveTenant: entries in Queue.light left for it are dropped.
-	removed bool
 }
 
 // New returns an empty queue.
@@ -204,7 +203,7 @@ func (q *Queue[T]) leaveRing(t *tenantQueue[T]) {
 
 // isLight: t is in the round with 1..LightItems queued, work for GetLight.
 func isLight[T comparable](t *tenantQueue[T]) bool {
-	return t.inRing && !t.removed && len(t.items) > 0 && len(t.items) <= LightItems
+	return t.inRing && len(t.items) > 0 && len(t.items) <= LightItems
 }
 
 // noteLight gives t an entry in the lane's list once it is light and has none.
@@ -369,7 +368,6 @@ func (q *Queue[T]) RemoveTenant(tenant string) {
 	if t.inRing {
 		q.leaveRing(t)
 	}
-	t.removed = true
 	delete(q.tenants, tenant)
 }
 
