@@ -484,6 +484,10 @@ func TestSyncer(t *testing.T) {
 		tokenSpec(t, p, tenants["s1"], tenantConfigs["s1"], keys["s1"])
 	})
 
+	t.Run("a tenant running its own DNS gets its pods pointed at it, searching their tenant namespace", func(t *testing.T) {
+		tenantDNSSpec(t, p, tenants["s2"], keys["s2"])
+	})
+
 	t.Run("a tenant's NetworkPolicies select only its own namespaces and never replace the VPC policy", func(t *testing.T) {
 		networkPolicySpec(t, p, tenants, keys)
 	})

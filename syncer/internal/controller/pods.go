@@ -179,7 +179,9 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 		}
 		tenantPod = full
 	}
-	superPod := translate.SuperPod(sess.key, tenantPod, sess.currentIsolation(), policies)
+	iso := sess.currentIsolation()
+	iso.DNS = s.tenantDNS(sess)
+	superPod := translate.SuperPod(sess.key, tenantPod, iso, policies)
 	call := time.Now()
 	_, err = s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})
 	superPodCreateCall.Observe(time.Since(call).Seconds())
@@ -190,6 +192,23 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 		s.newPods.done(podKey(sess.key, tenantPod), podCreateLatency)
 	}
 	return err
+}
+
+// tenantDNS is the tenant's own DNS server, if it has one: the cluster IPs of the super
+// copy of its kube-system/kube-dns Service (the IPs the super cluster routes; the tenant's
+// copy is given the same). A pod made before that copy exists keeps the super cluster's
+// DNS, as pod specs cannot change.
+func (s *Syncer) tenantDNS(sess *session) translate.TenantDNS {
+	svc, err := s.superServices.Services(naming.SuperNamespace(sess.key, translate.TenantDNSNamespace)).Get(translate.TenantDNSService)
+	if err != nil || !naming.Owns(sess.key, svc) || !svc.DeletionTimestamp.IsZero() ||
+		svc.Spec.Type != corev1.ServiceTypeClusterIP || svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
+		return translate.TenantDNS{}
+	}
+	ips := svc.Spec.ClusterIPs
+	if len(ips) == 0 {
+		ips = []string{svc.Spec.ClusterIP}
+	}
+	return translate.TenantDNS{Nameservers: ips, ClusterDomain: s.ClusterDomain}
 }
 
 // syncPodUp binds the tenant pod to the node the super cluster chose and copies the

@@ -112,6 +112,9 @@ type Syncer struct {
 	// valid; each is replaced after translate.TokenRefreshFraction of it.
 	TokenLifetime time.Duration
 
+	// ClusterDomain is the domain tenant Services are named under in a tenant's own DNS.
+	ClusterDomain string
+
 	mu       sync.RWMutex
 	sessions map[string]*session
 

@@ -42,6 +42,9 @@ type Isolation struct {
 	// API is where the tenant's pods reach their own API server (the zero value: where
 	// the super cluster's kubelet points them, the super cluster's API).
 	API TenantAPI
+	// DNS is the tenant's own DNS server (the zero value: none, the pods keep the super
+	// cluster's).
+	DNS TenantDNS
 }
 
 // IsolationFor reads a VirtualCluster's isolation spec.

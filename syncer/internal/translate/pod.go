@@ -115,6 +115,7 @@ func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation, tenantPoli
 	spec.Priority = nil
 	rewriteServiceAccount(spec, tenantPod.Namespace, string(tenantPod.UID))
 	pointAtTenantAPI(spec, iso.API)
+	pointAtTenantDNS(spec, tenantPod.Namespace, iso.DNS)
 	return superPod
 }
 
