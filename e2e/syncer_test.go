@@ -553,6 +553,10 @@ func TestSyncer(t *testing.T) {
 		})
 	})
 
+	t.Run("claims clone claims of their namespace, snapshots are refused, ephemeral volumes are the tenant's claims", func(t *testing.T) {
+		claimSourcesSpec(t, p, tenants["s1"], keys["s1"])
+	})
+
 	t.Run("the super scheduler's events about a pod reach the tenant", func(t *testing.T) {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "nowhere"}, Spec: corev1.PodSpec{
 			NodeSelector: map[string]string{"zone": "does-not-exist"},

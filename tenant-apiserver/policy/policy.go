@@ -1,7 +1,8 @@
 // Package policy is what a tenant's API server refuses on the platform's behalf: pods
 // beyond the tenant's Pod Security Standard level or pulling from registries it may not
-// use, Services of types it may not create, and storage or ingress classes outside its
-// allowance. It is pure: the tenant-apiserver's VCPTenantPolicy admission plugin calls it,
+// use, Services of types it may not create, storage or ingress classes outside its
+// allowance, and claims restored from what the super cluster does not have (a snapshot, a
+// populator's object). It is pure: the tenant-apiserver's VCPTenantPolicy admission plugin calls it,
 // with the Policy the provisioning manager derives from the VirtualCluster's
 // spec.isolation, so that a forbidden object is refused with a message naming the rule
 // when the tenant creates it, and is never silently dropped later by the syncer.
@@ -87,6 +88,15 @@ func (p *Policy) Pod(path *field.Path, podMeta *metav1.ObjectMeta, spec *corev1.
 				fmt.Sprintf("violates the tenant's Pod Security level %q (VirtualCluster %s): %s", level, rulePodSecurity, result.ForbiddenDetail())))
 		}
 	}
+	for i, v := range spec.Volumes {
+		if v.Ephemeral == nil || v.Ephemeral.VolumeClaimTemplate == nil {
+			continue
+		}
+		// The claim the tenant's ephemeral volume controller makes from the template is
+		// refused as any claim would be: refuse the pod now instead, naming the volume.
+		claim := path.Child("spec", "volumes").Index(i).Child("ephemeral", "volumeClaimTemplate", "spec")
+		errs = append(errs, p.claimSpec(claim, &v.Ephemeral.VolumeClaimTemplate.Spec)...)
+	}
 	if len(p.Registries) > 0 {
 		containers := path.Child("spec")
 		check := func(kind string, i int, image string) {
@@ -124,17 +134,63 @@ func (p *Policy) Service(svc *corev1.Service) field.ErrorList {
 		fmt.Sprintf("Services of type %s are not allowed for this tenant (VirtualCluster %s: %s)", typ, ruleServiceTypes, strings.Join(p.ServiceTypes, ", ")))}
 }
 
-// PersistentVolumeClaim returns what in a claim the policy forbids. A claim without a
-// class gets the super cluster's default class, which is always allowed.
+// PersistentVolumeClaim returns what in a claim the policy forbids (claimSpec).
 func (p *Policy) PersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) field.ErrorList {
-	if p == nil || len(p.StorageClasses) == 0 || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName == "" {
+	if p == nil {
 		return nil
 	}
-	if slices.Contains(p.StorageClasses, *pvc.Spec.StorageClassName) {
-		return nil
+	return p.claimSpec(field.NewPath("spec"), &pvc.Spec)
+}
+
+// claimSpec returns what in a claim's spec (at path) the policy forbids: a class outside
+// the allowed ones (a claim without a class gets the super cluster's default class, which
+// is always allowed), and any data source but a claim of the same namespace.
+func (p *Policy) claimSpec(path *field.Path, spec *corev1.PersistentVolumeClaimSpec) field.ErrorList {
+	errs := ClaimDataSource(path, spec)
+	if class := spec.StorageClassName; len(p.StorageClasses) > 0 && class != nil && *class != "" && !slices.Contains(p.StorageClasses, *class) {
+		errs = append(errs, field.Forbidden(path.Child("storageClassName"),
+			fmt.Sprintf("storage class %q is not allowed for this tenant (VirtualCluster %s: %s)", *class, ruleStorageClasses, strings.Join(p.StorageClasses, ", "))))
 	}
-	return field.ErrorList{field.Forbidden(field.NewPath("spec", "storageClassName"),
-		fmt.Sprintf("storage class %q is not allowed for this tenant (VirtualCluster %s: %s)", *pvc.Spec.StorageClassName, ruleStorageClasses, strings.Join(p.StorageClasses, ", ")))}
+	return errs
+}
+
+// ClaimDataSource returns what in a claim's data source (spec at path) a tenant cannot
+// have, whatever its policy. The syncer copies the claim into the tenant namespace's
+// super namespace, where a claim of the same namespace is the super copy of the same name,
+// so cloning one means the same there. Nothing else does: the tenant's VolumeSnapshots and
+// volume populators' objects are not synced, and a claim of another namespace is in
+// another super namespace. The API server sets dataSource and dataSourceRef alike when
+// either is given; an error names dataSource when it is set.
+func ClaimDataSource(path *field.Path, spec *corev1.PersistentVolumeClaimSpec) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case spec.DataSource != nil:
+		if ds := spec.DataSource; !IsClaimKind(ds.APIGroup, ds.Kind) {
+			errs = append(errs, field.Forbidden(path.Child("dataSource"), dataSourceMessage(ds.APIGroup, ds.Kind, ds.Name)))
+		}
+	case spec.DataSourceRef != nil:
+		if ref := spec.DataSourceRef; !IsClaimKind(ref.APIGroup, ref.Kind) {
+			errs = append(errs, field.Forbidden(path.Child("dataSourceRef"), dataSourceMessage(ref.APIGroup, ref.Kind, ref.Name)))
+		}
+	}
+	if ref := spec.DataSourceRef; ref != nil && ref.Namespace != nil && *ref.Namespace != "" {
+		errs = append(errs, field.Forbidden(path.Child("dataSourceRef", "namespace"),
+			fmt.Sprintf("a data source in another namespace (%q) cannot be used in a vcp tenant: only a PersistentVolumeClaim of the claim's own namespace can be cloned", *ref.Namespace)))
+	}
+	return errs
+}
+
+// IsClaimKind tells whether a data source's group and kind are a PersistentVolumeClaim's.
+func IsClaimKind(group *string, kind string) bool {
+	return (group == nil || *group == "") && kind == "PersistentVolumeClaim"
+}
+
+func dataSourceMessage(group *string, kind, name string) string {
+	what := kind
+	if group != nil && *group != "" {
+		what = kind + "." + *group
+	}
+	return fmt.Sprintf("data source %s %q cannot be used in a vcp tenant: only a PersistentVolumeClaim of the same namespace can be cloned (the tenant's %s objects are not synced to the super cluster)", what, name, kind)
 }
 
 // Ingress returns what in an Ingress the policy forbids. An Ingress without a class

@@ -137,3 +137,76 @@ func TestServiceClaimIngress(t *testing.T) {
 		t.Errorf("Validate of a bad type: %v", err)
 	}
 }
+
+func TestClaimDataSources(t *testing.T) {
+	str := func(s string) *string { return &s }
+	snapshots := str("snapshot.storage.k8s.io")
+	clone := &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "data"}
+	snapshot := &corev1.TypedLocalObjectReference{APIGroup: snapshots, Kind: "VolumeSnapshot", Name: "nightly"}
+	for _, tc := range []struct {
+		name string
+		spec corev1.PersistentVolumeClaimSpec
+		want []string // substrings of the errors, in order; none: allowed
+	}{
+		{name: "no data source"},
+		{name: "a clone of a claim of the same namespace", spec: corev1.PersistentVolumeClaimSpec{DataSource: clone,
+			DataSourceRef: &corev1.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "data"}}},
+		{name: "a clone with the core group spelt out", spec: corev1.PersistentVolumeClaimSpec{DataSource: &corev1.TypedLocalObjectReference{APIGroup: str(""), Kind: "PersistentVolumeClaim", Name: "data"}}},
+		{name: "a snapshot, both fields set by the API server: named once, at dataSource", spec: corev1.PersistentVolumeClaimSpec{DataSource: snapshot,
+			DataSourceRef: &corev1.TypedObjectReference{APIGroup: snapshots, Kind: "VolumeSnapshot", Name: "nightly"}},
+			want: []string{`spec.dataSource: Forbidden: data source VolumeSnapshot.snapshot.storage.k8s.io "nightly" cannot be used in a vcp tenant`}},
+		{name: "a populator's object in dataSourceRef only", spec: corev1.PersistentVolumeClaimSpec{
+			DataSourceRef: &corev1.TypedObjectReference{APIGroup: str("hello.example.com"), Kind: "Hello", Name: "h"}},
+			want: []string{`spec.dataSourceRef: Forbidden: data source Hello.hello.example.com "h"`}},
+		{name: "a kind named like a claim in another group", spec: corev1.PersistentVolumeClaimSpec{
+			DataSource: &corev1.TypedLocalObjectReference{APIGroup: str("example.com"), Kind: "PersistentVolumeClaim", Name: "x"}},
+			want: []string{`spec.dataSource: Forbidden: data source PersistentVolumeClaim.example.com "x"`}},
+		{name: "a claim of another namespace", spec: corev1.PersistentVolumeClaimSpec{
+			DataSourceRef: &corev1.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "data", Namespace: str("other")}},
+			want: []string{`spec.dataSourceRef.namespace: Forbidden: a data source in another namespace ("other")`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for who, p := range map[string]*Policy{"the zero policy": {}, "a policy with classes": {StorageClasses: []string{"fast"}}} {
+				errs := p.PersistentVolumeClaim(&corev1.PersistentVolumeClaim{Spec: tc.spec})
+				if len(errs) != len(tc.want) {
+					t.Fatalf("%s: errors %v, want %d", who, errs, len(tc.want))
+				}
+				for i, want := range tc.want {
+					if !strings.Contains(errs[i].Error(), want) {
+						t.Errorf("%s: error %q, want it to contain %q", who, errs[i].Error(), want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPodEphemeralVolumeClaims: the claim template of a generic ephemeral volume is held
+// to the rules of claims, at the pod, naming the volume.
+func TestPodEphemeralVolumeClaims(t *testing.T) {
+	str := func(s string) *string { return &s }
+	pod := func(class *string, source *corev1.TypedLocalObjectReference) *corev1.PodSpec {
+		return &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}, Volumes: []corev1.Volume{
+			{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "scratch", VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{
+				Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: class, DataSource: source}}}}},
+		}}
+	}
+	p := &Policy{StorageClasses: []string{"fast"}}
+	if errs := p.Pod(nil, &metav1.ObjectMeta{}, pod(str("fast"), &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "seed"})); len(errs) > 0 {
+		t.Errorf("an allowed class cloning a claim: %v", errs)
+	}
+	errs := p.Pod(nil, &metav1.ObjectMeta{}, pod(str("slow"), &corev1.TypedLocalObjectReference{APIGroup: str("snapshot.storage.k8s.io"), Kind: "VolumeSnapshot", Name: "s"}))
+	want := []string{
+		`spec.volumes[1].ephemeral.volumeClaimTemplate.spec.dataSource: Forbidden: data source VolumeSnapshot.snapshot.storage.k8s.io "s"`,
+		`spec.volumes[1].ephemeral.volumeClaimTemplate.spec.storageClassName: Forbidden: storage class "slow" is not allowed`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("errors %v, want %d", errs, len(want))
+	}
+	for i := range want {
+		if !strings.Contains(errs[i].Error(), want[i]) {
+			t.Errorf("error %q, want it to contain %q", errs[i].Error(), want[i])
+		}
+	}
+}

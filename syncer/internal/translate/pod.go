@@ -114,9 +114,26 @@ func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation, tenantPoli
 	// Priority is resolved again by the super cluster's admission from the class name.
 	spec.Priority = nil
 	rewriteServiceAccount(spec, tenantPod.Namespace, string(tenantPod.UID))
+	mountEphemeralClaims(spec, tenantPod.Name)
 	pointAtTenantAPI(spec, iso.API)
 	pointAtTenantDNS(spec, tenantPod.Namespace, iso.DNS)
 	return superPod
+}
+
+// mountEphemeralClaims makes each generic ephemeral volume of the pod a volume of the
+// claim the tenant's ephemeral volume controller made for it (<pod>-<volume>, owned by the
+// tenant pod), whose super copy has the same name: the tenant sees, counts and deletes
+// the claim as in any cluster, the super cluster binds its copy, and no super-side claim
+// escapes the tenant's rules. The super pod waits (unschedulable, as any pod whose claim
+// is missing) until the copy exists.
+func mountEphemeralClaims(spec *corev1.PodSpec, podName string) {
+	for i := range spec.Volumes {
+		v := &spec.Volumes[i]
+		if v.Ephemeral == nil {
+			continue
+		}
+		v.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: podName + "-" + v.Name}}
+	}
 }
 
 // TenantAPI is where a tenant's pods reach the tenant's API server: the address of the

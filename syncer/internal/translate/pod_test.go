@@ -312,3 +312,26 @@ func TestTokenSecretName(t *testing.T) {
 		t.Errorf("TokenSecretName(default) = %q", n)
 	}
 }
+
+// TestSuperPodEphemeralVolumes: a generic ephemeral volume becomes the claim the tenant's
+// ephemeral volume controller made for it; other volumes stay.
+func TestSuperPodEphemeralVolumes(t *testing.T) {
+	in := tenantPod()
+	in.Spec.Volumes = []corev1.Volume{
+		{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "scratch", VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{
+			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}}}}}},
+	}
+	before := in.DeepCopy()
+	got := SuperPod("a-000000", in, Isolation{}, nil).Spec.Volumes
+	want := []corev1.Volume{
+		{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "scratch", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: in.Name + "-scratch"}}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("volumes:\n got %+v\nwant %+v", got, want)
+	}
+	if !reflect.DeepEqual(in, before) {
+		t.Error("SuperPod changed the tenant pod")
+	}
+}

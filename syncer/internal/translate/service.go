@@ -127,13 +127,32 @@ func SuperMeta(tenantKey string, tenant *metav1.ObjectMeta) metav1.ObjectMeta {
 	return m
 }
 
-// SuperClaim returns the super copy of a tenant PersistentVolumeClaim. What names tenant
-// objects (a volume to bind to, a snapshot to restore from, a volume selector) means
-// nothing in the super cluster and is left out: the super cluster provisions or binds.
+// SuperClaim returns the super copy of a tenant PersistentVolumeClaim. A claim cloned
+// from another claim of its namespace keeps its data source: that claim's super copy has
+// the same name in the same super namespace. Other data sources (which the tenant's API
+// refuses since the tenant-apiserver's policy.ClaimDataSource, so only older claims have
+// them), the volume to bind to and the volume selector name tenant objects, mean nothing
+// in the super cluster and are left out: the super cluster provisions or binds.
 func SuperClaim(tenantKey string, tenantClaim *corev1.PersistentVolumeClaim) *corev1.PersistentVolumeClaim {
 	spec := tenantClaim.Spec.DeepCopy()
-	spec.VolumeName, spec.DataSource, spec.DataSourceRef, spec.Selector = "", nil, nil, nil
+	spec.VolumeName, spec.Selector = "", nil
+	if !sameNamespaceClone(spec) {
+		spec.DataSource, spec.DataSourceRef = nil, nil
+	}
 	return &corev1.PersistentVolumeClaim{ObjectMeta: SuperMeta(tenantKey, &tenantClaim.ObjectMeta), Spec: *spec}
+}
+
+// sameNamespaceClone tells whether a claim's data sources are a claim of its own
+// namespace (or it has none).
+func sameNamespaceClone(spec *corev1.PersistentVolumeClaimSpec) bool {
+	isClaim := func(group *string, kind string) bool {
+		return (group == nil || *group == "") && kind == "PersistentVolumeClaim"
+	}
+	if ds := spec.DataSource; ds != nil && !isClaim(ds.APIGroup, ds.Kind) {
+		return false
+	}
+	ref := spec.DataSourceRef
+	return ref == nil || isClaim(ref.APIGroup, ref.Kind) && (ref.Namespace == nil || *ref.Namespace == "")
 }
 
 // TenantVolume is the tenant's read-only mirror of the super PersistentVolume its claim

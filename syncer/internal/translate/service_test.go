@@ -72,3 +72,46 @@ func TestSuperEndpointSlice(t *testing.T) {
 		t.Error("SuperEndpointSlice changed the tenant slice")
 	}
 }
+
+func TestSuperClaim(t *testing.T) {
+	str := func(s string) *string { return &s }
+	clone := &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "data"}
+	cloneRef := &corev1.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "data"}
+	snapshot := &corev1.TypedLocalObjectReference{APIGroup: str("snapshot.storage.k8s.io"), Kind: "VolumeSnapshot", Name: "nightly"}
+	snapshotRef := &corev1.TypedObjectReference{APIGroup: str("snapshot.storage.k8s.io"), Kind: "VolumeSnapshot", Name: "nightly"}
+	for _, tc := range []struct {
+		name    string
+		ds      *corev1.TypedLocalObjectReference
+		ref     *corev1.TypedObjectReference
+		wantDS  *corev1.TypedLocalObjectReference
+		wantRef *corev1.TypedObjectReference
+	}{
+		{name: "no data source"},
+		{name: "a clone of a claim of the namespace is kept: its copy has the same name", ds: clone, ref: cloneRef, wantDS: clone, wantRef: cloneRef},
+		{name: "a clone in dataSourceRef only", ref: cloneRef, wantRef: cloneRef},
+		{name: "a snapshot is left out", ds: snapshot, ref: snapshotRef},
+		{name: "a claim of another namespace is left out", ref: &corev1.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "data", Namespace: str("other")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &corev1.PersistentVolumeClaim{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "copy", UID: "u1"},
+				Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pv-1", Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}},
+					DataSource: tc.ds.DeepCopy(), DataSourceRef: tc.ref.DeepCopy(), StorageClassName: str("fast")},
+			}
+			before := in.DeepCopy()
+			got := SuperClaim("a-000000", in)
+			if !reflect.DeepEqual(got.Spec.DataSource, tc.wantDS) || !reflect.DeepEqual(got.Spec.DataSourceRef, tc.wantRef) {
+				t.Errorf("data sources %+v / %+v, want %+v / %+v", got.Spec.DataSource, got.Spec.DataSourceRef, tc.wantDS, tc.wantRef)
+			}
+			if got.Spec.VolumeName != "" || got.Spec.Selector != nil || got.Spec.StorageClassName == nil || *got.Spec.StorageClassName != "fast" {
+				t.Errorf("spec %+v: want no volume name, no selector, class fast", got.Spec)
+			}
+			if got.Name != "copy" || got.Namespace != naming.SuperNamespace("a-000000", "shop") {
+				t.Errorf("super claim %s/%s", got.Namespace, got.Name)
+			}
+			if !reflect.DeepEqual(in, before) {
+				t.Error("SuperClaim changed the tenant claim")
+			}
+		})
+	}
+}

@@ -74,6 +74,7 @@ var Enabled = []string{
 	names.PodGarbageCollectorController,
 	names.DisruptionController,
 	names.PersistentVolumeClaimProtectionController,
+	names.EphemeralVolumeController,
 }
 
 // Config is what a tenant's controllers need.
@@ -133,6 +134,7 @@ func Run(ctx context.Context, cfg Config) error {
 	s.NamespaceController.ConcurrentNamespaceSyncs = 2
 	s.GarbageCollectorController.ConcurrentGCSyncs = 4
 	s.SAController.ConcurrentSATokenSyncs = 1
+	s.EphemeralVolumeController.ConcurrentEphemeralVolumeSyncs = 1
 	s.ControllerShutdownTimeout = 10 * time.Second
 
 	loopback := rest.CopyConfig(cfg.Loopback)

@@ -67,9 +67,13 @@ var (
 // Validate refuses a pod, Service, claim or Ingress the tenant's policy forbids, naming
 // the rule and the VirtualCluster field behind it.
 func (p *policyPlugin) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
-	pol := p.current()
-	if pol == nil || a.GetObject() == nil {
+	if a.GetObject() == nil {
 		return nil
+	}
+	pol := p.current()
+	if pol == nil {
+		// No rules of the tenant's own; the platform's (ClaimDataSource) still hold.
+		pol = &policy.Policy{}
 	}
 	gr := a.GetResource().GroupResource()
 	sub := a.GetSubresource()
