@@ -1107,6 +1107,21 @@ func tokenSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, tenan
 	if user, err := whoAmI(ctx, inCluster, token); err != nil || user != "system:serviceaccount:default:builder" {
 		t.Errorf("the pod's in-cluster client at %s is taken for %q, %v; want system:serviceaccount:default:builder", inCluster.Host, user, err)
 	}
+	// So does one of https://kubernetes.default.svc (the name a client without the
+	// environment uses), resolved by the pod's host aliases: the host serves that name
+	// for all its tenants, with a certificate of the in-cluster CA the tenant's ca.crt
+	// carries, and hands the request to the tenant that issued its token.
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(inCluster.Host, "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"} {
+		byName := rest.CopyConfig(inCluster)
+		byName.Host = "https://" + net.JoinHostPort(name, port)
+		if user, err := whoAmI(ctx, byName, token); err != nil || user != "system:serviceaccount:default:builder" {
+			t.Errorf("the pod's client of %s is taken for %q, %v; want system:serviceaccount:default:builder", byName.Host, user, err)
+		}
+	}
 
 	// A pod asking for a token of another audience (say, for Vault) gets one, minted by
 	// the tenant API for that audience, under a key of its own next to the API's, and a

@@ -155,18 +155,18 @@ func (kp *KeyPair) WriteFiles(dir, name string) (certPath, keyPath string, err e
 	keyPath = filepath.Join(dir, name+".key")
 	// The key first: a reader that sees the new certificate then finds its key (servers
 	// reload renewed pairs while they run, and keep the old pair when the two disagree).
-	if err := writeFileAtomic(keyPath, kp.KeyPEM(), 0o600); err != nil {
+	if err := WriteFileAtomic(keyPath, kp.KeyPEM(), 0o600); err != nil {
 		return "", "", err
 	}
-	if err := writeFileAtomic(certPath, kp.CertPEM(), 0o644); err != nil {
+	if err := WriteFileAtomic(certPath, kp.CertPEM(), 0o644); err != nil {
 		return "", "", err
 	}
 	return certPath, keyPath, nil
 }
 
-// writeFileAtomic replaces path with data by renaming a finished temporary file over
+// WriteFileAtomic replaces path with data by renaming a finished temporary file over
 // it, so a reader sees the old content or the new, never a partial file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err

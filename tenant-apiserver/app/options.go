@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/klog/v2"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
@@ -29,6 +30,7 @@ type Options struct {
 	AdminAddress               string
 	DataDir                    string
 	Domain                     string
+	ClusterDomain              string
 	EtcdServers                []string
 	EtcdCAFile                 string
 	EtcdCertFile               string
@@ -58,8 +60,9 @@ type Options struct {
 }
 
 // NewCommand returns the tenant-apiserver command.
-func NewCommand() *cobra.Command {
-	o := &Options{}
+func NewCommand() *cobra.Command { return newCommand(&Options{}) }
+
+func newCommand(o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tenant-apiserver",
 		Short: "Serve many tenants' Kubernetes API servers from one process and one port",
@@ -85,6 +88,7 @@ func NewCommand() *cobra.Command {
 	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:6444", "address of /healthz, /readyz, /metrics and the tenant API")
 	f.StringVar(&o.DataDir, "data-dir", "", "directory for tenants' PKI and the embedded etcd (required)")
 	f.StringVar(&o.Domain, "domain", "tenants.vcp.local", "tenant NAME is served as NAME.DOMAIN (TLS server name)")
+	f.StringVar(&o.ClusterDomain, "cluster-domain", host.DefaultClusterDomain, "the super kubelets' cluster domain: every tenant's pods also reach their API server as kubernetes.default.svc.DOMAIN (and its shorter forms), served for all tenants and routed by the request's service-account token")
 	f.StringSliceVar(&o.EtcdServers, "etcd-servers", nil, "external etcd client URLs; empty runs an embedded etcd in --data-dir")
 	f.StringVar(&o.EtcdCAFile, "etcd-cafile", "", "CA of the external etcd")
 	f.StringVar(&o.EtcdCertFile, "etcd-certfile", "", "client certificate for the external etcd")
@@ -141,6 +145,9 @@ func (o *Options) Validate() error {
 	var errs []error
 	if o.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir is required"))
+	}
+	if msgs := validation.IsDNS1123Subdomain(o.ClusterDomain); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--cluster-domain %q: %s", o.ClusterDomain, strings.Join(msgs, "; ")))
 	}
 	for _, a := range []struct{ flag, v string }{{"--listen-address", o.ListenAddress}, {"--admin-address", o.AdminAddress}} {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
@@ -230,7 +237,7 @@ func (o *Options) Run(ctx context.Context) error {
 	h, err := host.New(host.Options{
 		ListenAddress: o.ListenAddress, AdminAddress: o.AdminAddress, DataDir: o.DataDir, Domain: o.Domain,
 		Datastore: ds, ReadyTimeout: o.ReadyTimeout, RenewInterval: o.RenewInterval, DisableControllers: o.DisableControllers, BuildGCPercent: o.BuildGCPercent, MaxConcurrentBuilds: o.MaxConcurrentBuilds, MaxInflightRequests: o.MaxInflightRequests, MaxQueuedRequestsPerTenant: o.MaxQueuedRequestsPerTenant, AdminToken: token,
-		AdvertiseURL: o.AdvertiseURL, ServiceClusterIPRange: o.ServiceCIDR,
+		AdvertiseURL: o.AdvertiseURL, ServiceClusterIPRange: o.ServiceCIDR, ClusterDomain: o.ClusterDomain,
 	})
 	if err != nil {
 		return err

@@ -79,6 +79,9 @@ type Options struct {
 	// RenewInterval is how often running tenants' certificates are checked and renewed
 	// when due. Default DefaultRenewInterval.
 	RenewInterval time.Duration
+	// ClusterDomain is the domain of the in-cluster names (kubernetes.default.svc.<domain>)
+	// the host serves every tenant's pods at. Default DefaultClusterDomain.
+	ClusterDomain string
 }
 
 // TenantSpec describes a tenant to add.
@@ -152,6 +155,8 @@ type Host struct {
 	fair *fairshare.Dispatcher
 	// stopRenew ends the certificate renewal loop.
 	stopRenew chan struct{}
+	// inCluster serves the in-cluster names (kubernetes.default.svc) for all tenants.
+	inCluster *inClusterFront
 
 	mu      sync.Mutex
 	tenants map[string]*Tenant
@@ -196,6 +201,9 @@ func New(opts Options) (*Host, error) {
 	if opts.RenewInterval == 0 {
 		opts.RenewInterval = DefaultRenewInterval
 	}
+	if opts.ClusterDomain == "" {
+		opts.ClusterDomain = DefaultClusterDomain
+	}
 	// Library goroutines that recover with HandleCrash must not take the whole host (every
 	// tenant) down when one tenant hits a bug: log and go on.
 	utilruntime.ReallyCrash = false
@@ -215,6 +223,11 @@ func (h *Host) Start() error {
 		return fmt.Errorf("admin listen on %s: %w", h.opts.AdminAddress, err)
 	}
 	h.ln, h.adminL = ln, adminL
+	if err := h.startInClusterFront(); err != nil {
+		_ = ln.Close()
+		_ = adminL.Close()
+		return err
+	}
 	h.router.OnUnknown = func(name string, remote net.Addr) {
 		klog.V(2).InfoS("connection for unknown tenant closed", "serverName", name, "remote", remote)
 	}
@@ -387,6 +400,9 @@ func (h *Host) Stop() {
 	h.mu.Unlock()
 	if h.ln != nil {
 		_ = h.ln.Close()
+	}
+	if h.inCluster != nil {
+		h.inCluster.stop()
 	}
 	if h.admin != nil {
 		_ = h.admin.Close()

@@ -41,6 +41,12 @@ func (h *Host) renewLoop(interval time.Duration, stop <-chan struct{}) {
 
 // renewCertificates renews what is due in every tenant the host runs.
 func (h *Host) renewCertificates() {
+	if h.inCluster != nil {
+		if _, err := h.inCluster.renew(); err != nil {
+			certificateRenewals.WithLabelValues("error").Inc()
+			klog.ErrorS(err, "Renewing the in-cluster certificate failed; retrying at the next check")
+		}
+	}
 	for _, t := range h.Tenants() {
 		renewed, err := t.renewCertificates()
 		switch {

@@ -56,6 +56,15 @@ type Tenant struct {
 	controllersSettled chan struct{}
 	// policy is read by the tenant's admission on every request.
 	policy atomic.Pointer[policy.Policy]
+	// handler is the running server's handler chain once it is ready (nil otherwise).
+	handler http.Handler
+}
+
+// servingHandler is the ready server's handler chain, or nil.
+func (t *Tenant) servingHandler() http.Handler {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.handler
 }
 
 // afterReady, when set by a test, runs in a tenant's guarded goroutine each time its server
@@ -360,8 +369,13 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 	}
 	endStarting()
 	t.mu.Lock()
-	t.loopback = loopback
+	t.loopback, t.handler = loopback, srv.Handler()
 	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.handler = nil
+		t.mu.Unlock()
+	}()
 	t.setHealth(true, nil)
 	ready()
 	if t.h.opts.DisableControllers {
@@ -392,7 +406,7 @@ func (t *Tenant) runOnce(ready func()) (err error) {
 				closeOnce(settled)
 			}
 			_, err := guard("controllers", func() (struct{}, error) {
-				return struct{}{}, runControllers(runCtx, t.spec.Name, loopback, srv.Informers(), t.files, started)
+				return struct{}{}, runControllers(runCtx, t.spec.Name, loopback, srv.Informers(), t.files, t.rootBundle(), started)
 			})
 			if err != nil && runCtx.Err() == nil {
 				errs <- err

@@ -181,6 +181,7 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 	}
 	iso := sess.currentIsolation()
 	iso.DNS = s.tenantDNS(sess)
+	iso.API.ClusterDomain = s.ClusterDomain
 	superPod := translate.SuperPod(sess.key, tenantPod, iso, policies)
 	call := time.Now()
 	_, err = s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})

@@ -145,6 +145,19 @@ type TenantAPI struct {
 	IP string
 	// Port is the host's tenant port.
 	Port string
+	// ClusterDomain is the domain of the in-cluster names (kubernetes.default.svc.<domain>)
+	// the pods resolve to IP too; "" is DefaultClusterDomain.
+	ClusterDomain string
+}
+
+// InClusterNames are the names in-cluster clients reach their cluster's API server by
+// (the default namespace's kubernetes Service, short and long), which the host serves
+// for all its tenants, routing by the request's service-account token.
+func InClusterNames(clusterDomain string) []string {
+	if clusterDomain == "" {
+		clusterDomain = DefaultClusterDomain
+	}
+	return []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + clusterDomain}
 }
 
 // The environment in-cluster clients (client-go's rest.InClusterConfig) read the API
@@ -163,14 +176,19 @@ const (
 // tenant's), and a host alias resolves that name to the host's address. The name, not
 // the address, goes into the environment: the host picks the tenant by TLS server name,
 // which clients send for names only. The token and CA the pod mounts are the tenant's
-// (rewriteServiceAccount), so rest.InClusterConfig works unchanged.
+// (rewriteServiceAccount), so rest.InClusterConfig works unchanged. The in-cluster names
+// (kubernetes.default.svc...) resolve to the host too, ahead of any DNS: the host serves
+// them for every tenant, with a certificate of the CA the tenant's ca.crt carries beside
+// its own, and hands each request to the tenant that issued its token.
 func pointAtTenantAPI(spec *corev1.PodSpec, api TenantAPI) {
 	if api.Host == "" || api.IP == "" || api.Port == "" {
 		return
 	}
+	names := InClusterNames(api.ClusterDomain)
 	if api.Host != api.IP {
-		spec.HostAliases = append(spec.HostAliases, corev1.HostAlias{IP: api.IP, Hostnames: []string{api.Host}})
+		names = append([]string{api.Host}, names...)
 	}
+	spec.HostAliases = append(spec.HostAliases, corev1.HostAlias{IP: api.IP, Hostnames: names})
 	vars := []corev1.EnvVar{{Name: EnvServiceHost, Value: api.Host}, {Name: EnvServicePort, Value: api.Port}, {Name: EnvServicePortHTTPS, Value: api.Port}}
 	forEachEnv(spec, func(env *[]corev1.EnvVar, _ []corev1.EnvFromSource) {
 		out := make([]corev1.EnvVar, 0, len(vars)+len(*env))

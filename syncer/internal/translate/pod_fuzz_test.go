@@ -121,7 +121,7 @@ func FuzzSuperPod(f *testing.F) {
 				}
 			}
 		}
-		if !reflect.DeepEqual(spec.HostAliases, []corev1.HostAlias{{IP: api.IP, Hostnames: []string{api.Host}}}) {
+		if !reflect.DeepEqual(spec.HostAliases, []corev1.HostAlias{{IP: api.IP, Hostnames: append([]string{api.Host}, InClusterNames("")...)}}) {
 			t.Fatalf("host aliases %+v", spec.HostAliases)
 		}
 		for _, c := range append(spec.InitContainers, spec.Containers...) {

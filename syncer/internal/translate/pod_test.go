@@ -242,6 +242,8 @@ func TestSuperPodReachesTenantAPI(t *testing.T) {
 	apiEnv := []corev1.EnvVar{{Name: EnvServiceHost, Value: api.Host}, {Name: EnvServicePort, Value: "6443"}, {Name: EnvServicePortHTTPS, Value: "6443"}}
 	own := corev1.EnvVar{Name: "URL", Value: "https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)"}
 	alias := corev1.HostAlias{IP: "10.0.0.9", Hostnames: []string{"db.example"}}
+	inCluster := []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+	tenantAlias := corev1.HostAlias{IP: "10.96.0.20", Hostnames: append([]string{"a.tenants.vcp.local"}, inCluster...)}
 	for _, tc := range []struct {
 		name        string
 		api         TenantAPI
@@ -254,14 +256,18 @@ func TestSuperPodReachesTenantAPI(t *testing.T) {
 		{name: "half an address: left as it is", api: TenantAPI{Host: api.Host, Port: api.Port}, env: []corev1.EnvVar{own}, wantEnv: []corev1.EnvVar{own}},
 		{name: "the tenant API first, so references see it", api: api, env: []corev1.EnvVar{own},
 			wantEnv:     append(slices.Clone(apiEnv), own),
-			wantAliases: []corev1.HostAlias{{IP: "10.96.0.20", Hostnames: []string{"a.tenants.vcp.local"}}}},
+			wantAliases: []corev1.HostAlias{tenantAlias}},
 		{name: "an address for a name: the environment only", api: TenantAPI{Host: "10.96.0.20", IP: "10.96.0.20", Port: "6443"},
-			wantEnv: []corev1.EnvVar{{Name: EnvServiceHost, Value: "10.96.0.20"}, apiEnv[1], apiEnv[2]}},
+			wantEnv:     []corev1.EnvVar{{Name: EnvServiceHost, Value: "10.96.0.20"}, apiEnv[1], apiEnv[2]},
+			wantAliases: []corev1.HostAlias{{IP: "10.96.0.20", Hostnames: inCluster}}},
+		{name: "another cluster domain", api: TenantAPI{Host: api.Host, IP: api.IP, Port: api.Port, ClusterDomain: "corp.internal"},
+			wantEnv:     apiEnv,
+			wantAliases: []corev1.HostAlias{{IP: "10.96.0.20", Hostnames: []string{"a.tenants.vcp.local", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.corp.internal"}}}},
 		{name: "the container's own value wins; the pod's aliases stay", api: api,
 			env:         []corev1.EnvVar{own, {Name: EnvServiceHost, Value: "my-proxy"}},
 			aliases:     []corev1.HostAlias{alias},
 			wantEnv:     []corev1.EnvVar{apiEnv[1], apiEnv[2], own, {Name: EnvServiceHost, Value: "my-proxy"}},
-			wantAliases: []corev1.HostAlias{alias, {IP: "10.96.0.20", Hostnames: []string{"a.tenants.vcp.local"}}}},
+			wantAliases: []corev1.HostAlias{alias, tenantAlias}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tenantPod()

@@ -157,6 +157,7 @@ type Server struct {
 	informers informers.SharedInformerFactory
 	prepared  interface{ Run(context.Context) error }
 	storages  *storages
+	handler   http.Handler
 }
 
 // optionsMu serialises option completion: it sets process-wide component globals.
@@ -256,7 +257,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if extensions, ok := kube.NextDelegate().(*genericapiserver.GenericAPIServer); ok && extensions.StaticOpenAPISpec == nil {
 		extensions.StaticOpenAPISpec = &spec.Swagger{}
 	}
-	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, informers: versionedInformers, prepared: prepared, storages: made}, nil
+	return &Server{name: cfg.Name, loopback: chain.GenericAPIServer.LoopbackClientConfig, informers: versionedInformers, prepared: prepared, storages: made, handler: chain.GenericAPIServer.Handler}, nil
 }
 
 // StripPathPrefix serves paths under prefix as if the prefix were not there, and answers
@@ -286,6 +287,11 @@ func StripPathPrefix(prefix string, next http.Handler) http.Handler {
 func (s *Server) LoopbackConfig() *rest.Config {
 	return rest.CopyConfig(s.loopback)
 }
+
+// Handler is the server's whole handler chain (authentication and all), for requests that
+// reach the tenant other than through its listener: the host's in-cluster front, which
+// did the TLS handshake itself.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Informers is the server's own informer factory over its loopback client (started by
 // the server once it serves; it drops managed fields). The tenant's controllers share it:
