@@ -14,11 +14,20 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
 	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
 )
+
+var inClusterRequests = metrics.NewCounterVec(&metrics.CounterOpts{
+	Namespace: "vcp", Subsystem: "host", Name: "incluster_requests_total",
+	Help: "Requests to the in-cluster names (kubernetes.default.svc), by result: routed (to the tenant its token's issuer names), no_token (no bearer JWT with an issuer), unknown_issuer (no tenant of this host), not_ready (the tenant is not serving).",
+}, []string{"result"})
+
+func init() { legacyregistry.MustRegister(inClusterRequests) }
 
 // DefaultClusterDomain is the cluster domain of the in-cluster names unless the host is
 // told another.
@@ -92,6 +101,7 @@ func (f *inClusterFront) stop() {
 func (f *inClusterFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	issuer, err := tokenIssuer(r.Header.Get("Authorization"))
 	if err != nil {
+		inClusterRequests.WithLabelValues("no_token").Inc()
 		unauthorized(w, "requests to the in-cluster API name must carry a tenant's service-account token: "+err.Error())
 		return
 	}
@@ -101,15 +111,18 @@ func (f *inClusterFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t, found := f.h.Tenant(name)
 	if !ok || !found {
+		inClusterRequests.WithLabelValues("unknown_issuer").Inc()
 		unauthorized(w, fmt.Sprintf("the token's issuer %q is no tenant of this host", issuer))
 		return
 	}
 	handler := t.servingHandler()
 	if handler == nil {
+		inClusterRequests.WithLabelValues("not_ready").Inc()
 		w.Header().Set("Retry-After", "1")
 		writeStatus(w, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, "tenant "+name+" is not serving yet")
 		return
 	}
+	inClusterRequests.WithLabelValues("routed").Inc()
 	handler.ServeHTTP(w, r)
 }
 

@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/vcp-dev/vcp/internal/promtext"
 )
 
 // TestInClusterNames: a pod's in-cluster client, given kubernetes.default.svc (any of its
@@ -58,6 +60,15 @@ func TestInClusterNames(t *testing.T) {
 		accounts[name] = account{token: tr.Status.Token, uid: string(sa.UID), ca: ca}
 	}
 
+	scrape := func() map[string]float64 {
+		t.Helper()
+		samples, err := promtext.Scrape(h.AdminURL() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return samples
+	}
+	before := scrape()
 	client := func(serverName, token string, ca []byte) *kubernetes.Clientset {
 		return kubernetes.NewForConfigOrDie(&rest.Config{Host: h.URL(), BearerToken: token, TLSClientConfig: rest.TLSClientConfig{ServerName: serverName, CAData: ca}, Timeout: 20 * time.Second})
 	}
@@ -96,6 +107,14 @@ func TestInClusterNames(t *testing.T) {
 		_, err := whoami(client("kubernetes.default.svc", token, accounts["a"].ca))
 		if !apierrors.IsUnauthorized(err) || !strings.Contains(err.Error(), "token") {
 			t.Errorf("%s: %v, want Unauthorized naming the token", what, err)
+		}
+	}
+	// 2 tenants × 4 in-cluster names and the forged token were routed; the rest refused.
+	after := scrape()
+	for result, want := range map[string]float64{"routed": 9, "no_token": 2, "unknown_issuer": 2, "not_ready": 0} {
+		key := `vcp_host_incluster_requests_total{result="` + result + `"}`
+		if got := after[key] - before[key]; got != want {
+			t.Errorf("%s: %v more, want %v", key, got, want)
 		}
 	}
 }
