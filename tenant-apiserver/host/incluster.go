@@ -57,14 +57,22 @@ func (h *Host) startInClusterFront() error {
 		return err
 	}
 	front.files = files // its paths never change
-	for _, name := range tenantpki.InClusterNames(h.opts.ClusterDomain) {
+	names := tenantpki.InClusterNames(h.opts.ClusterDomain)
+	for i, name := range names {
 		if err := h.router.Add(name, front.l); err != nil {
-			return err
+			for _, added := range names[:i] {
+				h.router.Remove(added)
+			}
+			_ = front.l.Close()
+			return fmt.Errorf("in-cluster names: %w", err)
 		}
 	}
 	front.srv = &http.Server{
 		Handler:           front,
 		ReadHeaderTimeout: 10 * time.Second,
+		// As kube-apiserver's secure serving: idle keep-alive connections of every
+		// tenant's pods are not held for ever.
+		IdleTimeout: 90 * time.Second,
 		TLSConfig: &tls.Config{
 			MinVersion:     tls.VersionTLS12,
 			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return front.cert.Load(), nil },
@@ -127,17 +135,19 @@ func (f *inClusterFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // tokenIssuer reads the issuer of a bearer JWT without verifying it (the tenant the
-// request goes to verifies it).
+// request goes to verifies it). The header is read as the API server's bearer token
+// authenticator reads it (k8s.io/apiserver .../request/bearertoken): spaces trimmed,
+// the scheme in any case, the token the second field.
 func tokenIssuer(authorization string) (string, error) {
-	token, ok := strings.CutPrefix(authorization, "Bearer ")
-	if !ok || token == "" {
+	parts := strings.SplitN(strings.TrimSpace(authorization), " ", 3)
+	if len(parts) < 2 || !strings.EqualFold(parts[0], "bearer") || parts[1] == "" {
 		return "", errors.New("no bearer token")
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+	jwt := strings.Split(parts[1], ".")
+	if len(jwt) != 3 {
 		return "", errors.New("the bearer token is not a JWT")
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	payload, err := base64.RawURLEncoding.DecodeString(jwt[1])
 	if err != nil {
 		return "", errors.New("the bearer token's payload is not base64url")
 	}

@@ -164,6 +164,7 @@ func TestTokenIssuer(t *testing.T) {
 		{header: "", wantErr: "no bearer token"},
 		{header: "Basic dXNlcjpwYXNz", wantErr: "no bearer token"},
 		{header: "Bearer ", wantErr: "no bearer token"},
+		{header: "  bearer " + strings.TrimPrefix(jwt(`{"iss":"https://b.x"}`), "Bearer ") + " trailing", want: "https://b.x"},
 		{header: "Bearer abc", wantErr: "not a JWT"},
 		{header: "Bearer a.!!.c", wantErr: "not base64url"},
 		{header: jwt(`{"sub":"x"}`), wantErr: "names no issuer"},
@@ -195,7 +196,8 @@ func FuzzTokenIssuer(f *testing.F) {
 		if issuer == "" {
 			t.Fatal("an empty issuer without an error")
 		}
-		payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(strings.TrimPrefix(header, "Bearer "), ".")[1])
+		token := strings.SplitN(strings.TrimSpace(header), " ", 3)[1]
+		payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[1])
 		var claims map[string]any
 		if err := json.Unmarshal(payload, &claims); err != nil || claims["iss"] != issuer {
 			t.Fatalf("issuer %q from a payload whose iss is %v (%v): %q", issuer, claims["iss"], err, payload)

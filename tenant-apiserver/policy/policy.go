@@ -88,15 +88,6 @@ func (p *Policy) Pod(path *field.Path, podMeta *metav1.ObjectMeta, spec *corev1.
 				fmt.Sprintf("violates the tenant's Pod Security level %q (VirtualCluster %s): %s", level, rulePodSecurity, result.ForbiddenDetail())))
 		}
 	}
-	for i, v := range spec.Volumes {
-		if v.Ephemeral == nil || v.Ephemeral.VolumeClaimTemplate == nil {
-			continue
-		}
-		// The claim the tenant's ephemeral volume controller makes from the template is
-		// refused as any claim would be: refuse the pod now instead, naming the volume.
-		claim := path.Child("spec", "volumes").Index(i).Child("ephemeral", "volumeClaimTemplate", "spec")
-		errs = append(errs, p.claimSpec(claim, &v.Ephemeral.VolumeClaimTemplate.Spec)...)
-	}
 	if len(p.Registries) > 0 {
 		containers := path.Child("spec")
 		check := func(kind string, i int, image string) {
@@ -114,6 +105,26 @@ func (p *Policy) Pod(path *field.Path, podMeta *metav1.ObjectMeta, spec *corev1.
 		for i, c := range spec.EphemeralContainers {
 			check("ephemeralContainers", i, c.Image)
 		}
+	}
+	return errs
+}
+
+// PodClaimTemplates returns what in a pod's (or pod template's, at path) generic
+// ephemeral volume claim templates the policy forbids: the claim the tenant's ephemeral
+// volume controller makes from a template is refused as any claim would be, so the pod is
+// refused when it is created, naming the volume. (A pod's volumes cannot change: updates
+// need no check, and are not held up by a rule changed since.)
+func (p *Policy) PodClaimTemplates(path *field.Path, spec *corev1.PodSpec) field.ErrorList {
+	if p == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	for i, v := range spec.Volumes {
+		if v.Ephemeral == nil || v.Ephemeral.VolumeClaimTemplate == nil {
+			continue
+		}
+		claim := path.Child("spec", "volumes").Index(i).Child("ephemeral", "volumeClaimTemplate", "spec")
+		errs = append(errs, p.claimSpec(claim, &v.Ephemeral.VolumeClaimTemplate.Spec)...)
 	}
 	return errs
 }

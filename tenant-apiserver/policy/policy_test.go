@@ -193,10 +193,14 @@ func TestPodEphemeralVolumeClaims(t *testing.T) {
 		}}
 	}
 	p := &Policy{StorageClasses: []string{"fast"}}
-	if errs := p.Pod(nil, &metav1.ObjectMeta{}, pod(str("fast"), &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "seed"})); len(errs) > 0 {
+	if errs := p.PodClaimTemplates(nil, pod(str("fast"), &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "seed"})); len(errs) > 0 {
 		t.Errorf("an allowed class cloning a claim: %v", errs)
 	}
-	errs := p.Pod(nil, &metav1.ObjectMeta{}, pod(str("slow"), &corev1.TypedLocalObjectReference{APIGroup: str("snapshot.storage.k8s.io"), Kind: "VolumeSnapshot", Name: "s"}))
+	bad := pod(str("slow"), &corev1.TypedLocalObjectReference{APIGroup: str("snapshot.storage.k8s.io"), Kind: "VolumeSnapshot", Name: "s"})
+	if errs := p.Pod(nil, &metav1.ObjectMeta{}, bad); len(errs) > 0 {
+		t.Errorf("Pod (which updates go through too) judged the claim templates: %v", errs)
+	}
+	errs := p.PodClaimTemplates(nil, bad)
 	want := []string{
 		`spec.volumes[1].ephemeral.volumeClaimTemplate.spec.dataSource: Forbidden: data source VolumeSnapshot.snapshot.storage.k8s.io "s"`,
 		`spec.volumes[1].ephemeral.volumeClaimTemplate.spec.storageClassName: Forbidden: storage class "slow" is not allowed`,

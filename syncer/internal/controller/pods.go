@@ -179,6 +179,9 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 		}
 		tenantPod = full
 	}
+	if err := ephemeralClaimsReady(tenantPod, sess.claims.PersistentVolumeClaims(tenantPod.Namespace).Get); err != nil {
+		return err
+	}
 	iso := sess.currentIsolation()
 	iso.DNS = s.tenantDNS(sess)
 	iso.API.ClusterDomain = s.ClusterDomain
@@ -193,6 +196,31 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 		s.newPods.done(podKey(sess.key, tenantPod), podCreateLatency)
 	}
 	return err
+}
+
+// ephemeralClaimsReady tells whether every generic ephemeral volume of the tenant pod has
+// its claim, <pod>-<volume>, made for the pod (controlled by it) by the tenant's ephemeral
+// volume controller: the super pod mounts that claim's super copy, and, as the kubelet and
+// scheduler do upstream, a claim of that name made otherwise is never used (it holds
+// someone else's data). An error holds the super pod back (the key is retried); a claim
+// made for another pod is reported by the tenant's controller as an event on the pod.
+func ephemeralClaimsReady(pod *corev1.Pod, getClaim func(name string) (*corev1.PersistentVolumeClaim, error)) error {
+	for _, v := range pod.Spec.Volumes {
+		if v.Ephemeral == nil {
+			continue
+		}
+		name := translate.EphemeralClaimName(pod.Name, v.Name)
+		claim, err := getClaim(name)
+		switch {
+		case apierrors.IsNotFound(err):
+			return fmt.Errorf("tenant pod %s/%s: waiting for claim %s of its ephemeral volume %s", pod.Namespace, pod.Name, name, v.Name)
+		case err != nil:
+			return err
+		case !metav1.IsControlledBy(claim, pod):
+			return fmt.Errorf("tenant pod %s/%s: claim %s was not made for the pod, so its ephemeral volume %s cannot use it", pod.Namespace, pod.Name, name, v.Name)
+		}
+	}
+	return nil
 }
 
 // tenantDNS is the tenant's own DNS server, if it has one: the cluster IPs of the super

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -319,5 +321,46 @@ func TestTenantPodChanged(t *testing.T) {
 		if got := tenantPodChanged(tc.old, tc.obj); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestEphemeralClaimsReady(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "worker", UID: "pod-uid"}, Spec: corev1.PodSpec{Volumes: []corev1.Volume{
+		{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "scratch", VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{}}}},
+	}}}
+	claim := func(owners ...metav1.OwnerReference) *corev1.PersistentVolumeClaim {
+		return &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "worker-scratch", OwnerReferences: owners}}
+	}
+	controller := metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "worker", UID: "pod-uid", Controller: ptr.To(true)}
+	for _, tc := range []struct {
+		name    string
+		claims  map[string]*corev1.PersistentVolumeClaim
+		wantErr string
+	}{
+		{name: "the claim made for the pod", claims: map[string]*corev1.PersistentVolumeClaim{"worker-scratch": claim(controller)}},
+		{name: "no claim yet", wantErr: "waiting for claim worker-scratch of its ephemeral volume scratch"},
+		{name: "a claim the user made under that name", claims: map[string]*corev1.PersistentVolumeClaim{"worker-scratch": claim()},
+			wantErr: "claim worker-scratch was not made for the pod"},
+		{name: "a claim of an earlier pod of the same name", claims: map[string]*corev1.PersistentVolumeClaim{"worker-scratch": claim(metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "worker", UID: "old-uid", Controller: ptr.To(true)})},
+			wantErr: "was not made for the pod"},
+		{name: "owned but not controlled by the pod", claims: map[string]*corev1.PersistentVolumeClaim{"worker-scratch": claim(metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "worker", UID: "pod-uid"})},
+			wantErr: "was not made for the pod"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			get := func(name string) (*corev1.PersistentVolumeClaim, error) {
+				if c, ok := tc.claims[name]; ok {
+					return c, nil
+				}
+				return nil, apierrors.NewNotFound(corev1.Resource("persistentvolumeclaims"), name)
+			}
+			err := ephemeralClaimsReady(pod, get)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -21,8 +22,9 @@ const DefaultClusterDomain = "cluster.local"
 // Limits of a pod's dnsConfig the API server enforces (validation.MaxDNSNameservers and
 // MaxDNSSearchPaths in k8s.io/kubernetes/pkg/apis/core/validation).
 const (
-	maxDNSNameservers = 3
-	maxDNSSearchPaths = 32
+	maxDNSNameservers     = 3
+	maxDNSSearchPaths     = 32
+	maxDNSSearchListChars = 2048
 )
 
 // ndotsOption is the kubelet's default option for cluster-first pods.
@@ -49,7 +51,8 @@ type TenantDNS struct {
 // cluster's own search paths and the node's are not added. Pods on the host's network
 // with ClusterFirst (the kubelet gives them the node's resolver), Default and None are
 // left as they are, as is every pod when the tenant has no DNS. What the API server would
-// refuse beyond its limits (3 nameservers, 32 searches) is left out, the pod's own last.
+// refuse beyond its limits (3 nameservers, 32 searches, 2048 characters of searches) is
+// left out, the pod's own last.
 func pointAtTenantDNS(spec *corev1.PodSpec, tenantNS string, dns TenantDNS) {
 	if len(dns.Nameservers) == 0 || !clusterFirst(spec) {
 		return
@@ -74,6 +77,11 @@ func pointAtTenantDNS(spec *corev1.PodSpec, tenantNS string, dns TenantDNS) {
 	}
 	if len(out.Searches) > maxDNSSearchPaths {
 		out.Searches = out.Searches[:maxDNSSearchPaths]
+	}
+	// The search line (searches joined by spaces) is limited too; the kubelet cuts from
+	// the end as well. The tenant's three come first and fit (a domain is a DNS name).
+	for len(out.Searches) > 3 && len(strings.Join(out.Searches, " ")) > maxDNSSearchListChars {
+		out.Searches = out.Searches[:len(out.Searches)-1]
 	}
 	spec.DNSPolicy = corev1.DNSNone
 	spec.DNSConfig = out

@@ -56,6 +56,13 @@ func TestSuperPodTenantDNS(t *testing.T) {
 			wantPolicy: corev1.DNSDefault, want: &corev1.PodDNSConfig{Searches: []string{"a.example"}}},
 		{name: "None: untouched", dns: dns, policy: corev1.DNSNone, own: &corev1.PodDNSConfig{Nameservers: []string{"8.8.8.8"}},
 			wantPolicy: corev1.DNSNone, want: &corev1.PodDNSConfig{Nameservers: []string{"8.8.8.8"}}},
+		// 54 characters of the tenant's searches, then 101 per search of the pod's: 19 fit
+		// (1,973), 20 would not (2,074).
+		{name: "past the search line's 2048 characters the pod's last are left out", dns: dns, policy: corev1.DNSClusterFirst,
+			own:        &corev1.PodDNSConfig{Searches: many(20, strings.Repeat("x", 90)+"%02d.example")},
+			wantPolicy: corev1.DNSNone,
+			want: &corev1.PodDNSConfig{Nameservers: []string{"10.96.0.10"}, Searches: append(slices.Clone(tenantSearches), many(20, strings.Repeat("x", 90)+"%02d.example")[:19]...),
+				Options: []corev1.PodDNSConfigOption{ndots5}}},
 		{name: "beyond the API's limits the pod's own are left out", dns: dns, policy: corev1.DNSClusterFirst,
 			own:        &corev1.PodDNSConfig{Nameservers: many(3, "10.0.0.%d"), Searches: many(32, "s%d.example")},
 			wantPolicy: corev1.DNSNone,
@@ -153,7 +160,8 @@ func FuzzTenantDNS(f *testing.F) {
 		if d == "" {
 			d = DefaultClusterDomain
 		}
-		if !slices.Equal(c.Searches[:3], []string{ns + ".svc." + d, "svc." + d, d}) || len(c.Searches) > maxDNSSearchPaths {
+		if !slices.Equal(c.Searches[:3], []string{ns + ".svc." + d, "svc." + d, d}) || len(c.Searches) > maxDNSSearchPaths ||
+			len(c.Searches) > 3 && len(strings.Join(c.Searches, " ")) > maxDNSSearchListChars {
 			t.Fatalf("searches %v", c.Searches)
 		}
 		for name, list := range map[string][]string{"nameservers": c.Nameservers, "searches": c.Searches} {

@@ -124,17 +124,22 @@ func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation, tenantPoli
 // claim the tenant's ephemeral volume controller made for it (<pod>-<volume>, owned by the
 // tenant pod), whose super copy has the same name: the tenant sees, counts and deletes
 // the claim as in any cluster, the super cluster binds its copy, and no super-side claim
-// escapes the tenant's rules. The super pod waits (unschedulable, as any pod whose claim
-// is missing) until the copy exists.
+// escapes the tenant's rules. The syncer makes the super pod only once that claim exists
+// and is the pod's (the controller's ephemeralClaimsReady); the super pod waits
+// (unschedulable, as any pod whose claim is missing) until the copy exists.
 func mountEphemeralClaims(spec *corev1.PodSpec, podName string) {
 	for i := range spec.Volumes {
 		v := &spec.Volumes[i]
 		if v.Ephemeral == nil {
 			continue
 		}
-		v.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: podName + "-" + v.Name}}
+		v.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: EphemeralClaimName(podName, v.Name)}}
 	}
 }
+
+// EphemeralClaimName is the name of the claim of a pod's generic ephemeral volume
+// (upstream's ephemeral.VolumeClaimName).
+func EphemeralClaimName(pod, volume string) string { return pod + "-" + volume }
 
 // TenantAPI is where a tenant's pods reach the tenant's API server: the address of the
 // host serving it, and its TLS server name there (the host routes by server name).

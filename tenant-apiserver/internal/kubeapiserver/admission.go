@@ -85,6 +85,9 @@ func (p *policyPlugin) Validate(ctx context.Context, a admission.Attributes, _ a
 			return err
 		}
 		errs = pol.Pod(nil, &pod.ObjectMeta, &pod.Spec)
+		if a.GetOperation() == admission.Create && sub == "" {
+			errs = append(errs, pol.PodClaimTemplates(nil, &pod.Spec)...)
+		}
 	case sub != "":
 		return nil
 	case gr == servicesResource:
@@ -121,7 +124,8 @@ func warnTemplate(ctx context.Context, pol *policy.Policy, a admission.Attribute
 	if template == nil {
 		return
 	}
-	for _, err := range pol.Pod(field.NewPath("spec", "template"), &template.ObjectMeta, &template.Spec) {
+	path := field.NewPath("spec", "template")
+	for _, err := range append(pol.Pod(path, &template.ObjectMeta, &template.Spec), pol.PodClaimTemplates(path, &template.Spec)...) {
 		warning.AddWarning(ctx, "", fmt.Sprintf("its pods will be refused: %s", err.Error()))
 	}
 }
