@@ -20,8 +20,8 @@ import (
 
 // tenantDNSSpec: a tenant that runs its own DNS (a kube-system/kube-dns Service, as
 // CoreDNS is installed) gets its pods pointed at it, searching their tenant namespace;
-// pods that ask for the node's DNS keep it; without the Service, pods keep the super
-// cluster's DNS.
+// pods that ask for the node's DNS get the super cluster's (VPC mode); without the
+// Service, pods keep the super cluster's DNS.
 func tenantDNSSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, key string) {
 	ctx := t.Context()
 	superPods := p.cluster.SuperClient.CoreV1().Pods(naming.SuperNamespace(key, "shop"))
@@ -84,9 +84,10 @@ func tenantDNSSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, k
 		!slices.Equal(c.Searches, wantSearches) || options(c)["ndots"] != "2" {
 		t.Errorf("super pod client: dnsPolicy %q, dnsConfig %+v; want None, nameservers [%s], searches %v, ndots 2", client.Spec.DNSPolicy, c, dnsIP, wantSearches)
 	}
-	// The node's DNS, asked for, is kept.
-	if host := createPod("host-dns", corev1.DNSDefault, nil); host.Spec.DNSPolicy != corev1.DNSDefault || host.Spec.DNSConfig != nil {
-		t.Errorf("super pod host-dns: dnsPolicy %q, dnsConfig %+v; want Default as the tenant asked", host.Spec.DNSPolicy, host.Spec.DNSConfig)
+	// The node's DNS, asked for (as a DNS server itself does), is the super cluster's in
+	// VPC mode (the nodes' resolvers are out of the VPC's reach), never the tenant's.
+	if host := createPod("host-dns", corev1.DNSDefault, nil); host.Spec.DNSPolicy != corev1.DNSClusterFirst || host.Spec.DNSConfig != nil {
+		t.Errorf("super pod host-dns: dnsPolicy %q, dnsConfig %+v; want ClusterFirst (the super cluster's DNS) and no dnsConfig", host.Spec.DNSPolicy, host.Spec.DNSConfig)
 	}
 	// The tenant's pod is as the tenant wrote it, and runs.
 	waitRunning(t, tenant, "shop", "", 2, 2*time.Minute)

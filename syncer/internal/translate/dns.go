@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 )
 
 // The tenant's cluster DNS: the Service a tenant's DNS server (CoreDNS, as kubeadm and
@@ -85,6 +87,21 @@ func pointAtTenantDNS(spec *corev1.PodSpec, tenantNS string, dns TenantDNS) {
 	}
 	spec.DNSPolicy = corev1.DNSNone
 	spec.DNSConfig = out
+}
+
+// nodeDNSInVPC gives a pod that asks for its node's DNS (dnsPolicy Default, off the host
+// network) the super cluster's DNS in VPC mode: ClusterFirst in the super pod. The VPC
+// lets pods out to the super cluster's DNS pods and not to the nodes' resolvers, so the
+// node's DNS would resolve nothing there; a tenant's nodes are virtual, and the super
+// cluster's DNS is the upstream their resolvers stand for (it forwards what it does not
+// know to the real nodes'). It is what lets a tenant's own DNS server, which runs with
+// Default and forwards to /etc/resolv.conf as CoreDNS does, resolve outside names. Call
+// it after pointAtTenantDNS (the pod must not be pointed at the tenant's DNS). In Open
+// mode the node's resolvers are reachable and Default stays.
+func nodeDNSInVPC(spec *corev1.PodSpec, iso Isolation) {
+	if iso.Network.Mode != tenancyv1alpha1.NetworkOpen && spec.DNSPolicy == corev1.DNSDefault && !spec.HostNetwork {
+		spec.DNSPolicy = corev1.DNSClusterFirst
+	}
 }
 
 // clusterFirst tells whether the kubelet would give the pod the cluster's DNS.

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
 )
 
 func TestSuperPodTenantDNS(t *testing.T) {
@@ -29,6 +31,7 @@ func TestSuperPodTenantDNS(t *testing.T) {
 		dns        TenantDNS
 		policy     corev1.DNSPolicy
 		hostNet    bool
+		open       bool
 		own        *corev1.PodDNSConfig
 		wantPolicy corev1.DNSPolicy
 		want       *corev1.PodDNSConfig
@@ -52,8 +55,12 @@ func TestSuperPodTenantDNS(t *testing.T) {
 			want:       &corev1.PodDNSConfig{Nameservers: []string{"10.96.0.10"}, Searches: tenantSearches, Options: []corev1.PodDNSConfigOption{ndots5}}},
 		{name: "ClusterFirst on the host's network: the node's, untouched", dns: dns, policy: corev1.DNSClusterFirst, hostNet: true,
 			wantPolicy: corev1.DNSClusterFirst},
-		{name: "Default: untouched", dns: dns, policy: corev1.DNSDefault, own: &corev1.PodDNSConfig{Searches: []string{"a.example"}},
+		{name: "Default in VPC mode: the super cluster's DNS (the nodes' resolvers are out of reach)", dns: dns, policy: corev1.DNSDefault, own: &corev1.PodDNSConfig{Searches: []string{"a.example"}},
+			wantPolicy: corev1.DNSClusterFirst, want: &corev1.PodDNSConfig{Searches: []string{"a.example"}}},
+		{name: "Default in VPC mode without a tenant DNS: the super cluster's", policy: corev1.DNSDefault, wantPolicy: corev1.DNSClusterFirst},
+		{name: "Default in Open mode: untouched", dns: dns, open: true, policy: corev1.DNSDefault, own: &corev1.PodDNSConfig{Searches: []string{"a.example"}},
 			wantPolicy: corev1.DNSDefault, want: &corev1.PodDNSConfig{Searches: []string{"a.example"}}},
+		{name: "Default on the host's network: untouched", dns: dns, policy: corev1.DNSDefault, hostNet: true, wantPolicy: corev1.DNSDefault},
 		{name: "None: untouched", dns: dns, policy: corev1.DNSNone, own: &corev1.PodDNSConfig{Nameservers: []string{"8.8.8.8"}},
 			wantPolicy: corev1.DNSNone, want: &corev1.PodDNSConfig{Nameservers: []string{"8.8.8.8"}}},
 		// 54 characters of the tenant's searches, then 101 per search of the pod's: 19 fit
@@ -73,7 +80,11 @@ func TestSuperPodTenantDNS(t *testing.T) {
 			in := tenantPod()
 			in.Spec.DNSPolicy, in.Spec.HostNetwork, in.Spec.DNSConfig = tc.policy, tc.hostNet, tc.own.DeepCopy()
 			before := in.DeepCopy()
-			got := SuperPod("a-000000", in, Isolation{DNS: tc.dns}, nil).Spec
+			iso := Isolation{DNS: tc.dns}
+			if tc.open {
+				iso.Network.Mode = tenancyv1alpha1.NetworkOpen
+			}
+			got := SuperPod("a-000000", in, iso, nil).Spec
 			if got.DNSPolicy != tc.wantPolicy {
 				t.Errorf("dnsPolicy %q, want %q", got.DNSPolicy, tc.wantPolicy)
 			}
@@ -144,8 +155,13 @@ func FuzzTenantDNS(f *testing.F) {
 			t.Fatal("SuperPod changed the tenant pod")
 		}
 		if len(dns.Nameservers) == 0 || !clusterFirst(&in.Spec) {
-			if got.DNSPolicy != in.Spec.DNSPolicy || !reflect.DeepEqual(got.DNSConfig, in.Spec.DNSConfig) {
-				t.Fatalf("a pod the tenant's DNS is not for was changed: %q %s", got.DNSPolicy, dnsString(got.DNSConfig))
+			// Default off the host network becomes the super cluster's DNS (VPC mode).
+			wantPolicy := in.Spec.DNSPolicy
+			if wantPolicy == corev1.DNSDefault && !hostNet {
+				wantPolicy = corev1.DNSClusterFirst
+			}
+			if got.DNSPolicy != wantPolicy || !reflect.DeepEqual(got.DNSConfig, in.Spec.DNSConfig) {
+				t.Fatalf("a pod the tenant's DNS is not for: %q %s, want %q and its own config", got.DNSPolicy, dnsString(got.DNSConfig), wantPolicy)
 			}
 			return
 		}

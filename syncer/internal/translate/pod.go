@@ -117,6 +117,7 @@ func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation, tenantPoli
 	mountEphemeralClaims(spec, tenantPod.Name)
 	pointAtTenantAPI(spec, iso.API)
 	pointAtTenantDNS(spec, tenantPod.Namespace, iso.DNS)
+	nodeDNSInVPC(spec, iso)
 	return superPod
 }
 
