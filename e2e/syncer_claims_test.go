@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -22,7 +23,8 @@ import (
 // source in the super cluster; one restored from a snapshot is refused at the tenant API
 // (the super cluster has no such snapshot), in a claim and in a pod's ephemeral volume;
 // a pod's generic ephemeral volume is the claim the tenant's controller makes for it,
-// bound in the super cluster and deleted with the pod.
+// bound in the super cluster and deleted with the pod, and never a claim of that name
+// made otherwise.
 func claimSourcesSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface, key string) {
 	ctx := t.Context()
 	const ns = "vols"
@@ -115,6 +117,38 @@ func claimSourcesSpec(t *testing.T, p *provisioning, tenant kubernetes.Interface
 		_, sErr := p.cluster.SuperClient.CoreV1().PersistentVolumeClaims(superNS).Get(ctx, "worker-scratch", metav1.GetOptions{})
 		return apierrors.IsNotFound(cErr) && apierrors.IsNotFound(sErr), fmt.Errorf("claim: %v, super claim: %v", cErr, sErr)
 	})
+
+	// A claim the user made under the name a pod's ephemeral volume claim would have is
+	// never mounted: the pod gets no super pod, and the tenant's controller says why.
+	if _, err := claims.Create(ctx, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "squatter-scratch"}, Spec: claimSpec(nil)}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tenant.CoreV1().Pods(ns).Create(ctx, ephemeralPod("squatter", nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 30*time.Second, "an event on pod squatter about claim squatter-scratch", func(ctx context.Context) (bool, error) {
+		events, err := tenant.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=squatter"})
+		if err != nil {
+			return false, err
+		}
+		for _, e := range events.Items {
+			if strings.Contains(e.Message, "squatter-scratch") {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("%d events", len(events.Items))
+	})
+	framework.Consistently(t, 3*time.Second, "no super pod squatter", func(ctx context.Context) error {
+		_, err := p.cluster.SuperClient.CoreV1().Pods(superNS).Get(ctx, "squatter", metav1.GetOptions{})
+		if err == nil {
+			return errors.New("the super pod exists: the user's claim would be mounted")
+		}
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
+
 	if err := tenant.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
