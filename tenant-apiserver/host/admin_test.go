@@ -7,8 +7,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/vcp-dev/vcp/internal/promtext"
 )
 
 // TestAdminMetricsPerTenant checks the admin port's per-tenant figures: each tenant's
@@ -22,14 +20,7 @@ func TestAdminMetricsPerTenant(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	scrape := func() map[string]float64 {
-		t.Helper()
-		samples, err := promtext.Scrape(h.AdminURL() + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return samples
-	}
+	scrape := func() map[string]float64 { return scrapeMetrics(t, h) }
 	count := func(samples map[string]float64, tenant string) float64 {
 		return samples[`vcp_tenant_requests_total{code="200",method="GET",tenant="`+tenant+`",watch="false"}`]
 	}

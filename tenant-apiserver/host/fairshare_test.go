@@ -7,8 +7,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/vcp-dev/vcp/internal/promtext"
 )
 
 // TestRequestSlotsShared: a tenant's requests wait for one of the host's request slots;
@@ -77,11 +75,7 @@ func TestRequestSlotsShared(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the waiting GET was not served once the slot was free")
 	}
-	samples, err := promtext.Scrape(h.AdminURL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if samples[`vcp_tenant_rejected_requests_total{reason="queue_full",tenant="a"}`] < 1 {
+	if samples := scrapeMetrics(t, h); samples[`vcp_tenant_rejected_requests_total{reason="queue_full",tenant="a"}`] < 1 {
 		t.Error("the refused request is not counted in vcp_tenant_rejected_requests_total")
 	}
 }

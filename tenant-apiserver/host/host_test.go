@@ -24,6 +24,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
+	"github.com/vcp-dev/vcp/internal/promtext"
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 )
 
@@ -52,6 +53,29 @@ func startHost(t *testing.T, opts Options) *Host {
 	}
 	t.Cleanup(h.Stop)
 	return h
+}
+
+// addTenant adds tenant name (uid-<name>) to h and returns an admin client of it.
+func addTenant(t *testing.T, h *Host, name string) *kubernetes.Clientset {
+	t.Helper()
+	if _, err := h.Add(t.Context(), TenantSpec{Name: name, UID: "uid-" + name}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := h.RESTConfig(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubernetes.NewForConfigOrDie(cfg)
+}
+
+// scrapeMetrics reads the host's /metrics.
+func scrapeMetrics(t *testing.T, h *Host) map[string]float64 {
+	t.Helper()
+	samples, err := promtext.Scrape(h.AdminURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return samples
 }
 
 func TestHostServesATenant(t *testing.T) {

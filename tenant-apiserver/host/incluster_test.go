@@ -14,8 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-
-	"github.com/vcp-dev/vcp/internal/promtext"
 )
 
 // TestInClusterNames: a pod's in-cluster client, given kubernetes.default.svc (any of its
@@ -32,14 +30,7 @@ func TestInClusterNames(t *testing.T) {
 	}
 	accounts := map[string]account{}
 	for _, name := range []string{"a", "b"} {
-		if _, err := h.Add(ctx, TenantSpec{Name: name, UID: "uid-" + name}); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := h.RESTConfig(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin := kubernetes.NewForConfigOrDie(cfg)
+		admin := addTenant(t, h, name)
 		sa, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "app"}}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -60,15 +51,7 @@ func TestInClusterNames(t *testing.T) {
 		accounts[name] = account{token: tr.Status.Token, uid: string(sa.UID), ca: ca}
 	}
 
-	scrape := func() map[string]float64 {
-		t.Helper()
-		samples, err := promtext.Scrape(h.AdminURL() + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return samples
-	}
-	before := scrape()
+	before := scrapeMetrics(t, h)
 	client := func(serverName, token string, ca []byte) *kubernetes.Clientset {
 		return kubernetes.NewForConfigOrDie(&rest.Config{Host: h.URL(), BearerToken: token, TLSClientConfig: rest.TLSClientConfig{ServerName: serverName, CAData: ca}, Timeout: 20 * time.Second})
 	}
@@ -110,7 +93,7 @@ func TestInClusterNames(t *testing.T) {
 		}
 	}
 	// 2 tenants × 4 in-cluster names and the forged token were routed; the rest refused.
-	after := scrape()
+	after := scrapeMetrics(t, h)
 	for result, want := range map[string]float64{"routed": 9, "no_token": 2, "unknown_issuer": 2, "not_ready": 0} {
 		key := `vcp_host_incluster_requests_total{result="` + result + `"}`
 		if got := after[key] - before[key]; got != want {

@@ -40,14 +40,7 @@ func TestSharedOpenAPIAndStorage(t *testing.T) {
 	ctx := t.Context()
 	hashes := map[string]string{}
 	for _, name := range []string{"a", "b"} {
-		if _, err := h.Add(ctx, TenantSpec{Name: name, UID: "uid-" + name}); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := h.RESTConfig(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := kubernetes.NewForConfigOrDie(cfg)
+		client := addTenant(t, h, name)
 		paths, err := openapi.NewClient(client.RESTClient()).Paths()
 		if err != nil {
 			t.Fatalf("tenant %s: /openapi/v3: %v", name, err)
