@@ -14,9 +14,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 	"github.com/vcp-dev/vcp/internal/ctrlapp"
 	"github.com/vcp-dev/vcp/syncer/internal/controller"
-	"github.com/vcp-dev/vcp/syncer/internal/translate"
 )
 
 // Options are the syncer flags.
@@ -66,7 +66,7 @@ func newCommand(o *Options) *cobra.Command {
 	cmd.Flags().IntVar(&o.TenantBurst, "tenant-burst", 400, "syncs one tenant may make at once above --tenant-qps")
 	cmd.Flags().StringVar(&o.PlatformNamespace, "platform-namespace", "vcp-system", "namespace the platform runs in: tenants' VPC network policies let traffic to and from it (the tenant API servers) through")
 	cmd.Flags().DurationVar(&o.TokenLifetime, "token-lifetime", time.Hour, "lifetime of the tenant service-account tokens minted for tenant pods (renewed at 80% of it)")
-	cmd.Flags().StringVar(&o.ClusterDomain, "cluster-domain", translate.DefaultClusterDomain, "domain tenant Services are named under in the tenants' own DNS (as a kubelet's clusterDomain): pods of a tenant with a kube-system/kube-dns Service search <namespace>.svc.<domain>, svc.<domain> and <domain>")
+	cmd.Flags().StringVar(&o.ClusterDomain, "cluster-domain", clusterdomain.Default, "domain tenant Services are named under in the tenants' own DNS (as a kubelet's clusterDomain): pods of a tenant with a kube-system/kube-dns Service search <namespace>.svc.<domain>, svc.<domain> and <domain>")
 	cmd.Flags().DurationVar(&o.PatrolInterval, "patrol-interval", time.Minute, "how often super namespaces of tenants that no longer exist are looked for and removed")
 	cmd.Flags().DurationVar(&o.KubeconfigRecheck, "kubeconfig-recheck", controller.DefaultKubeconfigRecheck, "how often each running tenant's kubeconfig Secret is read again; a changed one (renewed credentials, another host) restarts the tenant's session")
 	cmd.Flags().IntVar(&o.GCPercent, "gc-percent", DefaultGCPercent, "garbage-collector target (as GOGC): how far the heap may grow past the live caches before a collection, in percent; -1 leaves Go's (or the GOGC environment variable's) alone")
@@ -91,8 +91,8 @@ func (o *Options) Validate() error {
 	if o.TokenLifetime < 10*time.Minute || o.TokenLifetime%time.Second != 0 {
 		errs = append(errs, fmt.Errorf("--token-lifetime must be whole seconds and at least 10m (the TokenRequest API's minimum), got %s", o.TokenLifetime))
 	}
-	if errs2 := validation.IsDNS1123Subdomain(o.ClusterDomain); len(errs2) > 0 {
-		errs = append(errs, fmt.Errorf("--cluster-domain %q: %s", o.ClusterDomain, strings.Join(errs2, "; ")))
+	if err := clusterdomain.ValidateFlag("--cluster-domain", o.ClusterDomain); err != nil {
+		errs = append(errs, err)
 	}
 	if o.GCPercent == 0 || o.GCPercent < -1 {
 		errs = append(errs, fmt.Errorf("--gc-percent must be positive or -1, got %d", o.GCPercent))

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/klog/v2"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/host"
 )
@@ -88,7 +88,7 @@ func newCommand(o *Options) *cobra.Command {
 	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:6444", "address of /healthz, /readyz, /metrics and the tenant API")
 	f.StringVar(&o.DataDir, "data-dir", "", "directory for tenants' PKI and the embedded etcd (required)")
 	f.StringVar(&o.Domain, "domain", "tenants.vcp.local", "tenant NAME is served as NAME.DOMAIN (TLS server name)")
-	f.StringVar(&o.ClusterDomain, "cluster-domain", host.DefaultClusterDomain, "the super kubelets' cluster domain: every tenant's pods also reach their API server as kubernetes.default.svc.DOMAIN (and its shorter forms), served for all tenants and routed by the request's service-account token")
+	f.StringVar(&o.ClusterDomain, "cluster-domain", clusterdomain.Default, "the super kubelets' cluster domain: every tenant's pods also reach their API server as kubernetes.default.svc.DOMAIN (and its shorter forms), served for all tenants and routed by the request's service-account token")
 	f.StringSliceVar(&o.EtcdServers, "etcd-servers", nil, "external etcd client URLs; empty runs an embedded etcd in --data-dir")
 	f.StringVar(&o.EtcdCAFile, "etcd-cafile", "", "CA of the external etcd")
 	f.StringVar(&o.EtcdCertFile, "etcd-certfile", "", "client certificate for the external etcd")
@@ -146,8 +146,8 @@ func (o *Options) Validate() error {
 	if o.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir is required"))
 	}
-	if msgs := validation.IsDNS1123Subdomain(o.ClusterDomain); len(msgs) > 0 {
-		errs = append(errs, fmt.Errorf("--cluster-domain %q: %s", o.ClusterDomain, strings.Join(msgs, "; ")))
+	if err := clusterdomain.ValidateFlag("--cluster-domain", o.ClusterDomain); err != nil {
+		errs = append(errs, err)
 	}
 	for _, a := range []struct{ flag, v string }{{"--listen-address", o.ListenAddress}, {"--admin-address", o.AdminAddress}} {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 	"github.com/vcp-dev/vcp/tenant-apiserver/datastore"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/fairshare"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/kubeapiserver"
@@ -80,7 +81,7 @@ type Options struct {
 	// when due. Default DefaultRenewInterval.
 	RenewInterval time.Duration
 	// ClusterDomain is the domain of the in-cluster names (kubernetes.default.svc.<domain>)
-	// the host serves every tenant's pods at. Default DefaultClusterDomain.
+	// the host serves every tenant's pods at. Default clusterdomain.Default.
 	ClusterDomain string
 }
 
@@ -202,7 +203,7 @@ func New(opts Options) (*Host, error) {
 		opts.RenewInterval = DefaultRenewInterval
 	}
 	if opts.ClusterDomain == "" {
-		opts.ClusterDomain = DefaultClusterDomain
+		opts.ClusterDomain = clusterdomain.Default
 	}
 	// Library goroutines that recover with HandleCrash must not take the whole host (every
 	// tenant) down when one tenant hits a bug: log and go on.

@@ -18,6 +18,7 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 	"github.com/vcp-dev/vcp/tenant-apiserver/internal/router"
 	"github.com/vcp-dev/vcp/tenant-apiserver/tenantpki"
 )
@@ -28,10 +29,6 @@ var inClusterRequests = metrics.NewCounterVec(&metrics.CounterOpts{
 }, []string{"result"})
 
 func init() { legacyregistry.MustRegister(inClusterRequests) }
-
-// DefaultClusterDomain is the cluster domain of the in-cluster names unless the host is
-// told another.
-const DefaultClusterDomain = "cluster.local"
 
 // inClusterFront serves the in-cluster names (kubernetes.default.svc and its shorter and
 // longer forms) for all the host's tenants. A client of those names sends no tenant's
@@ -57,7 +54,7 @@ func (h *Host) startInClusterFront() error {
 		return err
 	}
 	front.files = files // its paths never change
-	names := tenantpki.InClusterNames(h.opts.ClusterDomain)
+	names := clusterdomain.InClusterNames(h.opts.ClusterDomain)
 	for i, name := range names {
 		if err := h.router.Add(name, front.l); err != nil {
 			for _, added := range names[:i] {

@@ -7,26 +7,20 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 	"github.com/vcp-dev/vcp/internal/pki"
 )
 
-// InClusterNames are the names in-cluster clients reach "their" API server by: the
-// kubernetes Service of the default namespace, as a kubelet's pods resolve it, under
-// clusterDomain.
-func InClusterNames(clusterDomain string) []string {
-	return []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + clusterDomain}
-}
-
 // InCluster are the paths of a host's in-cluster PKI: a CA every tenant's pods trust (it
 // is in each tenant's published root bundle) and the certificate the host serves the
-// InClusterNames with. One host serves many tenants under those names, so the certificate
+// clusterdomain.InClusterNames with. One host serves many tenants under those names, so the certificate
 // cannot be any one tenant's.
 type InCluster struct {
 	CACert, Cert, Key string
 }
 
 // EnsureInCluster makes the host's in-cluster CA in dir if it is missing, and issues or
-// renews its serving certificate for InClusterNames(clusterDomain) when it is missing,
+// renews its serving certificate for clusterdomain.InClusterNames(clusterDomain) when it is missing,
 // expires within RenewBefore or lacks a name. It reports whether anything changed.
 func EnsureInCluster(dir, clusterDomain string, now time.Time) (*InCluster, bool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -37,7 +31,7 @@ func EnsureInCluster(dir, clusterDomain string, now time.Time) (*InCluster, bool
 	if err != nil {
 		return nil, false, err
 	}
-	req := pki.CertRequest{CommonName: "vcp-incluster", DNSNames: InClusterNames(clusterDomain), Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, Validity: leafValidity}
+	req := pki.CertRequest{CommonName: "vcp-incluster", DNSNames: clusterdomain.InClusterNames(clusterDomain), Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, Validity: leafValidity}
 	if kp, err := pki.Load(files.Cert, files.Key); err == nil && !needsRenewal(kp, ca, req, now) {
 		return files, changed, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 	"github.com/vcp-dev/vcp/internal/pki"
 )
 
@@ -59,8 +60,8 @@ func TestEnsureInCluster(t *testing.T) {
 			if err := leaf.Cert.CheckSignatureFrom(ca.Cert); err != nil {
 				t.Errorf("certificate not signed by the in-cluster CA: %v", err)
 			}
-			if !slices.Equal(leaf.Cert.DNSNames, InClusterNames(step.domain)) {
-				t.Errorf("names %v, want %v", leaf.Cert.DNSNames, InClusterNames(step.domain))
+			if !slices.Equal(leaf.Cert.DNSNames, clusterdomain.InClusterNames(step.domain)) {
+				t.Errorf("names %v, want %v", leaf.Cert.DNSNames, clusterdomain.InClusterNames(step.domain))
 			}
 		})
 	}

@@ -184,7 +184,7 @@ func (s *Syncer) createSuperPod(ctx context.Context, sess *session, tenantPod *c
 	}
 	iso := sess.currentIsolation()
 	iso.DNS = s.tenantDNS(sess)
-	iso.API.ClusterDomain = s.ClusterDomain
+	iso.ClusterDomain = s.ClusterDomain
 	superPod := translate.SuperPod(sess.key, tenantPod, iso, policies)
 	call := time.Now()
 	_, err = s.superClient.CoreV1().Pods(superPod.Namespace).Create(ctx, superPod, metav1.CreateOptions{})
@@ -237,7 +237,7 @@ func (s *Syncer) tenantDNS(sess *session) translate.TenantDNS {
 	if len(ips) == 0 {
 		ips = []string{svc.Spec.ClusterIP}
 	}
-	return translate.TenantDNS{Nameservers: ips, ClusterDomain: s.ClusterDomain}
+	return translate.TenantDNS{Nameservers: ips}
 }
 
 // syncPodUp binds the tenant pod to the node the super cluster chose and copies the

@@ -112,7 +112,7 @@ type Syncer struct {
 	// valid; each is replaced after translate.TokenRefreshFraction of it.
 	TokenLifetime time.Duration
 
-	// ClusterDomain is the domain tenant Services are named under in a tenant's own DNS.
+	// ClusterDomain is the super kubelets' cluster domain ("" is clusterdomain.Default).
 	ClusterDomain string
 
 	mu       sync.RWMutex

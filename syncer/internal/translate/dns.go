@@ -1,12 +1,14 @@
 package translate
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 )
 
 // The tenant's cluster DNS: the Service a tenant's DNS server (CoreDNS, as kubeadm and
@@ -16,10 +18,6 @@ const (
 	TenantDNSNamespace = "kube-system"
 	TenantDNSService   = "kube-dns"
 )
-
-// DefaultClusterDomain is the cluster domain tenant pods search under unless the syncer
-// is told another (the kubelet's clusterDomain in most clusters).
-const DefaultClusterDomain = "cluster.local"
 
 // Limits of a pod's dnsConfig the API server enforces (validation.MaxDNSNameservers and
 // MaxDNSSearchPaths in k8s.io/kubernetes/pkg/apis/core/validation).
@@ -38,8 +36,6 @@ type TenantDNS struct {
 	// Nameservers are the cluster IPs of the super copy of the tenant's DNS Service;
 	// none: the tenant has no DNS of its own and its pods keep the super cluster's.
 	Nameservers []string
-	// ClusterDomain is the domain the tenant's Services are named under.
-	ClusterDomain string
 }
 
 // pointAtTenantDNS gives a pod whose DNS policy is the cluster's the resolver
@@ -55,14 +51,11 @@ type TenantDNS struct {
 // left as they are, as is every pod when the tenant has no DNS. What the API server would
 // refuse beyond its limits (3 nameservers, 32 searches, 2048 characters of searches) is
 // left out, the pod's own last.
-func pointAtTenantDNS(spec *corev1.PodSpec, tenantNS string, dns TenantDNS) {
+func pointAtTenantDNS(spec *corev1.PodSpec, tenantNS string, dns TenantDNS, domain string) {
 	if len(dns.Nameservers) == 0 || !clusterFirst(spec) {
 		return
 	}
-	domain := dns.ClusterDomain
-	if domain == "" {
-		domain = DefaultClusterDomain
-	}
+	domain = cmp.Or(domain, clusterdomain.Default)
 	ndots := "5"
 	out := &corev1.PodDNSConfig{
 		Nameservers: appendNew(nil, dns.Nameservers...),

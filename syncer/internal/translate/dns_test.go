@@ -10,10 +10,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 )
 
 func TestSuperPodTenantDNS(t *testing.T) {
-	dns := TenantDNS{Nameservers: []string{"10.96.0.10"}, ClusterDomain: "cluster.local"}
+	dns := TenantDNS{Nameservers: []string{"10.96.0.10"}}
 	five, two := "5", "2"
 	ndots5 := corev1.PodDNSConfigOption{Name: "ndots", Value: &five}
 	ndots2 := corev1.PodDNSConfigOption{Name: "ndots", Value: &two}
@@ -32,6 +33,7 @@ func TestSuperPodTenantDNS(t *testing.T) {
 		policy     corev1.DNSPolicy
 		hostNet    bool
 		open       bool
+		domain     string
 		own        *corev1.PodDNSConfig
 		wantPolicy corev1.DNSPolicy
 		want       *corev1.PodDNSConfig
@@ -42,7 +44,7 @@ func TestSuperPodTenantDNS(t *testing.T) {
 			want:       &corev1.PodDNSConfig{Nameservers: []string{"10.96.0.10"}, Searches: tenantSearches, Options: []corev1.PodDNSConfigOption{ndots5}}},
 		{name: "no policy means ClusterFirst", dns: dns, wantPolicy: corev1.DNSNone,
 			want: &corev1.PodDNSConfig{Nameservers: []string{"10.96.0.10"}, Searches: tenantSearches, Options: []corev1.PodDNSConfigOption{ndots5}}},
-		{name: "another cluster domain, dual stack", dns: TenantDNS{Nameservers: []string{"10.96.0.10", "fd00::a"}, ClusterDomain: "corp.internal"},
+		{name: "another cluster domain, dual stack", dns: TenantDNS{Nameservers: []string{"10.96.0.10", "fd00::a"}}, domain: "corp.internal",
 			policy: corev1.DNSClusterFirst, wantPolicy: corev1.DNSNone,
 			want: &corev1.PodDNSConfig{Nameservers: []string{"10.96.0.10", "fd00::a"}, Searches: []string{"shop.svc.corp.internal", "svc.corp.internal", "corp.internal"}, Options: []corev1.PodDNSConfigOption{ndots5}}},
 		{name: "the pod's dnsConfig merged as the kubelet merges it", dns: dns, policy: corev1.DNSClusterFirst,
@@ -80,7 +82,7 @@ func TestSuperPodTenantDNS(t *testing.T) {
 			in := tenantPod()
 			in.Spec.DNSPolicy, in.Spec.HostNetwork, in.Spec.DNSConfig = tc.policy, tc.hostNet, tc.own.DeepCopy()
 			before := in.DeepCopy()
-			iso := Isolation{DNS: tc.dns}
+			iso := Isolation{DNS: tc.dns, ClusterDomain: tc.domain}
 			if tc.open {
 				iso.Network.Mode = tenancyv1alpha1.NetworkOpen
 			}
@@ -129,7 +131,7 @@ func FuzzTenantDNS(f *testing.F) {
 			}
 			return strings.Split(s, ",")
 		}
-		dns := TenantDNS{Nameservers: appendNew(nil, split(servers)...), ClusterDomain: domain}
+		dns := TenantDNS{Nameservers: appendNew(nil, split(servers)...)}
 		if len(dns.Nameservers) > maxDNSNameservers {
 			dns.Nameservers = dns.Nameservers[:maxDNSNameservers]
 		}
@@ -150,7 +152,7 @@ func FuzzTenantDNS(f *testing.F) {
 		}
 		in.Spec.DNSConfig = own
 		before := in.DeepCopy()
-		got := SuperPod("a-000000", in, Isolation{DNS: dns}, nil).Spec
+		got := SuperPod("a-000000", in, Isolation{DNS: dns, ClusterDomain: domain}, nil).Spec
 		if !reflect.DeepEqual(in, before) {
 			t.Fatal("SuperPod changed the tenant pod")
 		}
@@ -174,7 +176,7 @@ func FuzzTenantDNS(f *testing.F) {
 		}
 		d := domain
 		if d == "" {
-			d = DefaultClusterDomain
+			d = clusterdomain.Default
 		}
 		if !slices.Equal(c.Searches[:3], []string{ns + ".svc." + d, "svc." + d, d}) || len(c.Searches) > maxDNSSearchPaths ||
 			len(c.Searches) > 3 && len(strings.Join(c.Searches, " ")) > maxDNSSearchListChars {

@@ -45,6 +45,10 @@ type Isolation struct {
 	// DNS is the tenant's own DNS server (the zero value: none, the pods keep the super
 	// cluster's).
 	DNS TenantDNS
+	// ClusterDomain is the super kubelets' cluster domain ("" is clusterdomain.Default):
+	// of the in-cluster names pods resolve to the tenant's host, and of the Services
+	// the tenant's own DNS names.
+	ClusterDomain string
 }
 
 // IsolationFor reads a VirtualCluster's isolation spec.

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
@@ -115,8 +116,8 @@ func SuperPod(tenantKey string, tenantPod *corev1.Pod, iso Isolation, tenantPoli
 	spec.Priority = nil
 	rewriteServiceAccount(spec, tenantPod.Namespace, string(tenantPod.UID))
 	mountEphemeralClaims(spec, tenantPod.Name)
-	pointAtTenantAPI(spec, iso.API)
-	pointAtTenantDNS(spec, tenantPod.Namespace, iso.DNS)
+	pointAtTenantAPI(spec, iso.API, iso.ClusterDomain)
+	pointAtTenantDNS(spec, tenantPod.Namespace, iso.DNS, iso.ClusterDomain)
 	nodeDNSInVPC(spec, iso)
 	return superPod
 }
@@ -151,19 +152,6 @@ type TenantAPI struct {
 	IP string
 	// Port is the host's tenant port.
 	Port string
-	// ClusterDomain is the domain of the in-cluster names (kubernetes.default.svc.<domain>)
-	// the pods resolve to IP too; "" is DefaultClusterDomain.
-	ClusterDomain string
-}
-
-// InClusterNames are the names in-cluster clients reach their cluster's API server by
-// (the default namespace's kubernetes Service, short and long), which the host serves
-// for all its tenants, routing by the request's service-account token.
-func InClusterNames(clusterDomain string) []string {
-	if clusterDomain == "" {
-		clusterDomain = DefaultClusterDomain
-	}
-	return []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + clusterDomain}
 }
 
 // The environment in-cluster clients (client-go's rest.InClusterConfig) read the API
@@ -186,11 +174,11 @@ const (
 // (kubernetes.default.svc...) resolve to the host too, ahead of any DNS: the host serves
 // them for every tenant, with a certificate of the CA the tenant's ca.crt carries beside
 // its own, and hands each request to the tenant that issued its token.
-func pointAtTenantAPI(spec *corev1.PodSpec, api TenantAPI) {
+func pointAtTenantAPI(spec *corev1.PodSpec, api TenantAPI, domain string) {
 	if api.Host == "" || api.IP == "" || api.Port == "" {
 		return
 	}
-	names := InClusterNames(api.ClusterDomain)
+	names := clusterdomain.InClusterNames(domain)
 	if api.Host != api.IP {
 		names = append([]string{api.Host}, names...)
 	}

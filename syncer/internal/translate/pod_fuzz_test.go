@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	tenancyv1alpha1 "github.com/vcp-dev/vcp/api/tenancy/v1alpha1"
+	"github.com/vcp-dev/vcp/internal/clusterdomain"
 	"github.com/vcp-dev/vcp/syncer/naming"
 )
 
@@ -121,7 +122,7 @@ func FuzzSuperPod(f *testing.F) {
 				}
 			}
 		}
-		if !reflect.DeepEqual(spec.HostAliases, []corev1.HostAlias{{IP: api.IP, Hostnames: append([]string{api.Host}, InClusterNames("")...)}}) {
+		if !reflect.DeepEqual(spec.HostAliases, []corev1.HostAlias{{IP: api.IP, Hostnames: append([]string{api.Host}, clusterdomain.InClusterNames("")...)}}) {
 			t.Fatalf("host aliases %+v", spec.HostAliases)
 		}
 		for _, c := range append(spec.InitContainers, spec.Containers...) {

@@ -251,6 +251,7 @@ func TestSuperPodReachesTenantAPI(t *testing.T) {
 		aliases     []corev1.HostAlias
 		wantEnv     []corev1.EnvVar
 		wantAliases []corev1.HostAlias
+		domain      string
 	}{
 		{name: "no address known: the pod is left as it is", env: []corev1.EnvVar{own}, wantEnv: []corev1.EnvVar{own}},
 		{name: "half an address: left as it is", api: TenantAPI{Host: api.Host, Port: api.Port}, env: []corev1.EnvVar{own}, wantEnv: []corev1.EnvVar{own}},
@@ -260,7 +261,7 @@ func TestSuperPodReachesTenantAPI(t *testing.T) {
 		{name: "an address for a name: the environment only", api: TenantAPI{Host: "10.96.0.20", IP: "10.96.0.20", Port: "6443"},
 			wantEnv:     []corev1.EnvVar{{Name: EnvServiceHost, Value: "10.96.0.20"}, apiEnv[1], apiEnv[2]},
 			wantAliases: []corev1.HostAlias{{IP: "10.96.0.20", Hostnames: inCluster}}},
-		{name: "another cluster domain", api: TenantAPI{Host: api.Host, IP: api.IP, Port: api.Port, ClusterDomain: "corp.internal"},
+		{name: "another cluster domain", api: api, domain: "corp.internal",
 			wantEnv:     apiEnv,
 			wantAliases: []corev1.HostAlias{{IP: "10.96.0.20", Hostnames: []string{"a.tenants.vcp.local", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.corp.internal"}}}},
 		{name: "the container's own value wins; the pod's aliases stay", api: api,
@@ -276,7 +277,7 @@ func TestSuperPodReachesTenantAPI(t *testing.T) {
 			in.Spec.Containers[0].Env = slices.Clone(tc.env)
 			in.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Env: slices.Clone(tc.env)}}}
 			before := in.DeepCopy()
-			got := SuperPod("a-000000", in, Isolation{API: tc.api}, nil).Spec
+			got := SuperPod("a-000000", in, Isolation{API: tc.api, ClusterDomain: tc.domain}, nil).Spec
 			for name, env := range map[string][]corev1.EnvVar{"init": got.InitContainers[0].Env, "app": got.Containers[0].Env, "debug": got.EphemeralContainers[0].Env} {
 				if !reflect.DeepEqual(env, tc.wantEnv) {
 					t.Errorf("container %s env:\n got %+v\nwant %+v", name, env, tc.wantEnv)
